@@ -1,0 +1,1 @@
+//! Operations on profiles: merge, base subtraction, scaling, filters.
