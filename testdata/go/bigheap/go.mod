@@ -1,0 +1,3 @@
+module memdiag/bigheap
+
+go 1.19
