@@ -215,7 +215,8 @@ impl Profile {
     pub fn default_sample_index(&self) -> usize {
         let want = self.str(self.default_sample_type);
         if !want.is_empty() {
-            if let Some(i) = (0..self.sample_types.len()).find(|&i| self.sample_type_name(i) == want)
+            if let Some(i) =
+                (0..self.sample_types.len()).find(|&i| self.sample_type_name(i) == want)
             {
                 return i;
             }

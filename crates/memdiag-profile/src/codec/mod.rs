@@ -1,6 +1,7 @@
 //! Reading and writing profiles: pprof protobuf (raw or gzipped) and Go's
 //! legacy heap text.
 
+mod legacy_cpu;
 mod legacy_heap;
 mod pb;
 mod proto_decode;
@@ -14,7 +15,9 @@ use flate2::Compression;
 
 use crate::{Error, Profile};
 
+pub use legacy_cpu::parse as parse_legacy_cpu;
 pub use legacy_heap::parse as parse_legacy_heap;
+pub use legacy_heap::parse_unsymbolized as parse_legacy_heap_unsymbolized;
 pub use proto_decode::decode as decode_proto;
 pub use proto_encode::encode as encode_proto;
 
@@ -43,6 +46,9 @@ pub fn decode(data: &[u8]) -> Result<Profile, Error> {
 fn decode_uncompressed(data: &[u8]) -> Result<Profile, Error> {
     if legacy_heap::looks_like(data) {
         return legacy_heap::parse(data);
+    }
+    if legacy_cpu::looks_like(data) {
+        return legacy_cpu::parse(data);
     }
     decode_proto(data).map_err(|e| match e {
         Error::Proto { .. } if looks_like_text(data) => Error::UnknownFormat {

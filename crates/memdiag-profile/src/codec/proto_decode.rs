@@ -41,7 +41,9 @@ impl<'a> Iterator for Fields<'a> {
         let result = (|| {
             let (tag, wire) = decode_key(&mut buf).map_err(|e| e.to_string())?;
             let payload = match wire {
-                WireType::Varint => Payload::Varint(decode_varint(&mut buf).map_err(|e| e.to_string())?),
+                WireType::Varint => {
+                    Payload::Varint(decode_varint(&mut buf).map_err(|e| e.to_string())?)
+                }
                 WireType::LengthDelimited => {
                     let len = decode_varint(&mut buf).map_err(|e| e.to_string())?;
                     if len > buf.len() as u64 {
@@ -62,7 +64,11 @@ impl<'a> Iterator for Fields<'a> {
                     buf.advance(4);
                     Payload::Other
                 }
-                other => return Err(format!("field {tag}: unsupported or truncated wire type {other:?}")),
+                other => {
+                    return Err(format!(
+                        "field {tag}: unsupported or truncated wire type {other:?}"
+                    ))
+                }
             };
             Ok((tag, payload))
         })();
@@ -73,7 +79,10 @@ impl<'a> Iterator for Fields<'a> {
             }
             Err(cause) => {
                 self.pos = self.data.len();
-                Some(Err(Error::Proto { offset: start, cause }))
+                Some(Err(Error::Proto {
+                    offset: start,
+                    cause,
+                }))
             }
         }
     }
@@ -154,7 +163,9 @@ fn str_id(value: i64, strings: usize, field: impl FnOnce() -> String) -> Result<
     if value < 0 || value as u64 >= strings as u64 {
         return Err(Error::invalid(
             field(),
-            format!("string index {value} is out of range (the string table has {strings} entries)"),
+            format!(
+                "string index {value} is out of range (the string table has {strings} entries)"
+            ),
         ));
     }
     Ok(StrId(value as u32))
@@ -255,8 +266,12 @@ pub fn decode(data: &[u8]) -> Result<Profile, Error> {
             unit: s(vt.unit, &|| "period_type.unit".into())?,
         });
     }
-    p.drop_frames = s(scalars[field::DROP_FRAMES as usize], &|| "drop_frames".into())?;
-    p.keep_frames = s(scalars[field::KEEP_FRAMES as usize], &|| "keep_frames".into())?;
+    p.drop_frames = s(scalars[field::DROP_FRAMES as usize], &|| {
+        "drop_frames".into()
+    })?;
+    p.keep_frames = s(scalars[field::KEEP_FRAMES as usize], &|| {
+        "keep_frames".into()
+    })?;
     p.time_nanos = scalars[field::TIME_NANOS as usize];
     p.duration_nanos = scalars[field::DURATION_NANOS as usize];
     p.period = scalars[field::PERIOD as usize];
@@ -332,6 +347,13 @@ pub fn decode(data: &[u8]) -> Result<Profile, Error> {
     drop((pb_mappings, pb_locations, pb_functions));
 
     let width = p.sample_types.len();
+    if width == 0 && sample_count > 0 {
+        // Go's pprof rejects this too ("missing sample type information").
+        return Err(Error::invalid(
+            "sample_type",
+            format!("the profile has {sample_count} samples but no sample types"),
+        ));
+    }
     p.samples = Samples::new(width);
     p.samples.reserve(sample_count, sample_count * 8);
     let mut sample = pb::Sample::default();

@@ -28,7 +28,9 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     let mut sample = pb::Sample::default();
     for s in p.samples.iter() {
         sample.location_id.clear();
-        sample.location_id.extend(s.locations.iter().map(|&l| l as u64 + 1));
+        sample
+            .location_id
+            .extend(s.locations.iter().map(|&l| l as u64 + 1));
         sample.value.clear();
         sample.value.extend_from_slice(s.values);
         sample.label.clear();
@@ -97,7 +99,11 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     for c in &p.comments {
         int64::encode(field::COMMENT, &(c.0 as i64), &mut buf);
     }
-    scalar(field::DEFAULT_SAMPLE_TYPE, p.default_sample_type.0 as i64, &mut buf);
+    scalar(
+        field::DEFAULT_SAMPLE_TYPE,
+        p.default_sample_type.0 as i64,
+        &mut buf,
+    );
     scalar(field::DOC_URL, p.doc_url.0 as i64, &mut buf);
     buf
 }
