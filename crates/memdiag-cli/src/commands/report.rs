@@ -53,7 +53,13 @@ pub fn run_diff(args: &DiffArgs) -> Result<()> {
     let mut select = args.select.clone();
     select.diff_base = Some(args.base.clone());
     select.base = None;
-    run_selected(Kind::Top, std::slice::from_ref(&args.new), &select, args.json, None)
+    run_selected(
+        Kind::Top,
+        std::slice::from_ref(&args.new),
+        &select,
+        args.json,
+        None,
+    )
 }
 
 fn run_selected(
