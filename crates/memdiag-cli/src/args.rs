@@ -29,6 +29,8 @@ pub enum Command {
     List(RegexReportArgs),
     /// The decoded profile as text, like `go tool pprof -raw`.
     Raw(ReportArgs),
+    /// The value split by each label's values, like `go tool pprof -tags`.
+    Tags(ReportArgs),
     /// Top of NEW relative to BASE (shorthand for `top -diff_base BASE NEW`).
     Diff(DiffArgs),
     /// Merge profiles into one gzipped pprof file.

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Traces(a) => report::run(Kind::Traces, a, None),
         Command::Tree(a) => report::run(Kind::Tree, a, None),
         Command::Raw(a) => report::run(Kind::Raw, a, None),
+        Command::Tags(a) => report::run(Kind::Tags, a, None),
         Command::Peek(a) => report::run(Kind::Peek, &a.report, Some(&a.regex)),
         Command::List(a) => report::run(Kind::List, &a.report, Some(&a.regex)),
         Command::Diff(a) => report::run_diff(a),

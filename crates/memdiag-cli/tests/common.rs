@@ -58,7 +58,7 @@ pub fn stderr(o: &Output) -> String {
 /// Translates `go tool pprof` arguments (`-top -sample_index=x FILE`) into
 /// memdiag's (`top -sample_index=x FILE`): the report flag becomes the command.
 pub fn translate(go_args: &[String]) -> Vec<String> {
-    let reports = ["top", "traces", "tree", "raw", "peek", "list"];
+    let reports = ["top", "traces", "tree", "raw", "peek", "list", "tags"];
     let mut command = None;
     let mut regex = None;
     let mut rest = Vec::new();

@@ -21,8 +21,6 @@ fn cases() -> Vec<Case> {
     let text = std::fs::read_to_string(&index).expect("testdata/expected/INDEX.tsv");
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        // memdiag has no `tags` report yet.
-        .filter(|l| !l.contains("\t-tags "))
         .map(|l| {
             let (file, args) = l.split_once('\t').expect("INDEX.tsv: file<TAB>args");
             Case {

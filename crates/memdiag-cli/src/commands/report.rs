@@ -1,4 +1,4 @@
-//! The text reports: top, traces, peek, tree, list, raw, diff.
+//! The text reports: top, traces, peek, tree, list, raw, tags, diff.
 
 use std::io::Write;
 
@@ -18,6 +18,7 @@ pub enum Kind {
     Tree,
     List,
     Raw,
+    Tags,
 }
 
 /// Text, or JSON when asked, of one report.
@@ -75,6 +76,7 @@ fn run_selected(
         Kind::Top => emit(&report::top(p, o), |r| r.to_text(), json),
         Kind::Traces => emit(&report::traces::traces(p, o), |r| r.to_text(), json),
         Kind::Tree => emit(&report::tree(p, o), |r| r.to_text(), json),
+        Kind::Tags => emit(&report::tags(p, o), |r| r.to_text(), json),
         Kind::Peek => {
             let re = compile(regex.unwrap_or(""))?;
             let peek = report::peek(p, o, &re);

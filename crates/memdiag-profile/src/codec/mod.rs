@@ -1,6 +1,7 @@
 //! Reading and writing profiles: pprof protobuf (raw or gzipped) and Go's
 //! legacy heap text.
 
+mod go_exp;
 mod legacy_cpu;
 mod legacy_heap;
 mod pb;

@@ -1,5 +1,5 @@
 //! Text reports with `go tool pprof`'s figures and layout: top, peek, tree,
-//! traces, list, raw.
+//! traces, list, raw, tags.
 
 pub mod format;
 pub mod graph;
@@ -8,12 +8,14 @@ pub mod list;
 mod localtime;
 pub mod peek;
 pub mod raw;
+pub mod tags;
 pub mod top;
 pub mod traces;
 pub mod tree;
 
 pub use header::{compute_total, header_lines, report_total};
 pub use peek::{peek, PeekReport};
+pub use tags::{tags, TagsReport};
 pub use top::{top, TopReport};
 pub use tree::{tree, TreeReport};
 

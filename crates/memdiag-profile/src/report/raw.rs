@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::localtime::format_profile_time;
+use super::localtime::go_time_string;
 use crate::model::{Label, Location, Mapping, Profile};
 use crate::ops::{label_kind, LabelKind};
 
@@ -192,108 +192,6 @@ fn write_mapping(out: &mut String, p: &Profile, index: usize, m: &Mapping) {
     );
 }
 
-/// Go's `time.Time.String` of `time.Unix(0, nanos)` in the local time zone:
-/// `2006-01-02 15:04:05.999999999 -0700 MST`.
-fn go_time_string(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
-    let (zone, offset) = local_zone_at(nanos);
-    let local = secs + offset;
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
-    let of_day = local.rem_euclid(86_400);
-    let mut out = format!(
-        "{} {:02}:{:02}:{:02}",
-        go_date(year, month, day),
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    );
-    if frac != 0 {
-        let digits = format!("{frac:09}");
-        out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
-    }
-    let minutes = offset / 60;
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let (h, m) = (minutes.abs() / 60, minutes.abs() % 60);
-    let _ = write!(out, " {sign}{h:02}{m:02} {zone}");
-    out
-}
-
-/// `2006-01-02` as Go prints it (years below 1000 zero-padded to four
-/// digits, negative years with a sign).
-fn go_date(year: i64, month: i64, day: i64) -> String {
-    let y = if year < 0 {
-        format!("-{:04}", -year)
-    } else {
-        format!("{year:04}")
-    };
-    format!("{y}-{month:02}-{day:02}")
-}
-
-/// The local zone's name and UTC offset (seconds) at `nanos`, as the
-/// `Time:` header line shows them; the offset is found from the local clock
-/// time that line prints, so it is exact to the minute.
-fn local_zone_at(nanos: i64) -> (String, i64) {
-    let shown = format_profile_time(nanos);
-    parse_profile_time(&shown)
-        .map(|(local_minutes, zone)| {
-            let utc_minutes = nanos.div_euclid(60_000_000_000);
-            (zone, (local_minutes - utc_minutes) * 60)
-        })
-        .unwrap_or_else(|| ("UTC".to_string(), 0))
-}
-
-/// Parses `Jan 2, 2006 at 3:04pm (MST)` into minutes since the epoch (of
-/// the local clock) and the zone.
-fn parse_profile_time(s: &str) -> Option<(i64, String)> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (date, rest) = s.split_once(" at ")?;
-    let (month, rest_date) = date.split_once(' ')?;
-    let (day, year) = rest_date.split_once(", ")?;
-    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
-    let day: i64 = day.parse().ok()?;
-    let year: i64 = year.parse().ok()?;
-    let (clock, zone) = rest.split_once(" (")?;
-    let zone = zone.strip_suffix(')')?.to_string();
-    let (hour, minute) = clock.split_once(':')?;
-    let hour: i64 = hour.parse().ok()?;
-    let pm = minute.ends_with("pm");
-    let minute: i64 = minute.get(..2)?.parse().ok()?;
-    let hour = match (hour % 12, pm) {
-        (h, false) => h,
-        (h, true) => h + 12,
-    };
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute, zone))
-}
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Days since 1970-01-01 of a civil date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Go's `time.Duration.String`: `1h2m3.5s`, `1.5s`, `2.5ms`, `3µs`, `0s`.
 fn go_duration_string(nanos: i64) -> String {
     let neg = nanos < 0;
@@ -356,24 +254,5 @@ mod tests {
         assert_eq!(go_duration_string(90_000_000_000), "1m30s");
         assert_eq!(go_duration_string(3_600_000_000_000), "1h0m0s");
         assert_eq!(go_duration_string(-1_500_000_000), "-1.5s");
-    }
-
-    #[test]
-    fn dates_round_trip() {
-        for days in [-800_000, -1, 0, 1, 59, 365, 20_000, 2_000_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(go_date(7, 1, 2), "0007-01-02");
-    }
-
-    #[test]
-    fn profile_time_parses() {
-        let (minutes, zone) = parse_profile_time("Nov 25, 2026 at 6:20am (UTC)").unwrap();
-        assert_eq!(zone, "UTC");
-        assert_eq!(minutes * 60, 1_795_587_600);
-        let (pm, _) = parse_profile_time("Nov 25, 2026 at 12:05pm (CET)").unwrap();
-        let (am, _) = parse_profile_time("Nov 25, 2026 at 12:05am (CET)").unwrap();
-        assert_eq!(pm - am, 12 * 60);
     }
 }
