@@ -95,9 +95,11 @@ pub struct RegexReportArgs {
 #[command(group(ArgGroup::new("granularity").args(["functions", "lines", "files", "addresses"])))]
 pub struct DiffArgs {
     /// The earlier profile.
-    pub base: String,
+    #[arg(value_name = "BASE")]
+    pub base_profile: String,
     /// The later profile.
-    pub new: String,
+    #[arg(value_name = "NEW")]
+    pub new_profile: String,
     #[command(flatten)]
     pub select: SelectArgs,
     #[arg(long)]
@@ -204,4 +206,14 @@ pub struct WriteArgs {
     /// Input profiles or URLs.
     #[arg(required = true, value_name = "PROFILE")]
     pub inputs: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -100,3 +100,41 @@ fn merged_profile_reads_in_go_as_go_merges() {
         );
     }
 }
+
+#[test]
+fn diff_is_top_with_diff_base() {
+    let (base, new) = (
+        "testdata/profiles/heap_base.pb.gz",
+        "testdata/profiles/heap.pb.gz",
+    );
+    let diff = memdiag(&["diff", "-sample_index=alloc_space", base, new]);
+    let top = memdiag(&["top", "-sample_index=alloc_space", "-diff_base", base, new]);
+    assert!(diff.status.success(), "{}", stderr(&diff));
+    assert_eq!(stdout(&diff), stdout(&top));
+}
+
+/// The JSON rows carry the same figures as the text rows, and their flat
+/// values add up to the `sum` column (a hand check of the aggregation).
+#[test]
+fn json_top_agrees_with_text_top() {
+    let args = ["testdata/profiles/heap.pb.gz"];
+    let text = stdout(&memdiag(&["top", args[0]]));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&memdiag(&["top", "--json", args[0]]))).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"))
+        .skip(1)
+        .collect();
+    assert_eq!(rows.len(), table.len());
+    let mut sum = 0;
+    for (row, line) in rows.iter().zip(table) {
+        sum += row["flat"].as_i64().unwrap();
+        assert_eq!(row["sum"].as_i64().unwrap(), sum);
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[0], row["flat_formatted"].as_str().unwrap());
+        assert_eq!(cells[3], row["cum_formatted"].as_str().unwrap());
+        assert_eq!(cells[5], row["name"].as_str().unwrap());
+    }
+}

@@ -52,11 +52,11 @@ pub fn run(kind: Kind, args: &ReportArgs, regex: Option<&str>) -> Result<()> {
 
 pub fn run_diff(args: &DiffArgs) -> Result<()> {
     let mut select = args.select.clone();
-    select.diff_base = Some(args.base.clone());
+    select.diff_base = Some(args.base_profile.clone());
     select.base = None;
     run_selected(
         Kind::Top,
-        std::slice::from_ref(&args.new),
+        std::slice::from_ref(&args.new_profile),
         &select,
         args.json,
         None,
