@@ -1,0 +1,533 @@
+//! Building the pprof heap profile: lazy symbolization, at export time.
+
+use crate::sampler::{guarded, sample_rate};
+use crate::state::{FP_SHIFT, LIVE_BYTES, STATE};
+use memdiag_profile::{Function, Line, Location, Mapping, Profile, ValueType};
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The current heap profile: Go's four heap sample types (alloc_objects,
+/// alloc_space, inuse_objects, inuse_space; estimated unsampled values),
+/// period = the sampling rate in bytes.
+pub fn heap_profile() -> Profile {
+    guarded(|| build(false))
+}
+
+/// The heap profile at the highest estimated live heap seen so far: its
+/// inuse_objects / inuse_space are the sampled live set at that peak (taken
+/// each time the live heap grows past the last peak by 1 % or 64 KiB, so
+/// within about 1 % of the true high); alloc_* are the current totals.
+pub fn peak_profile() -> Profile {
+    guarded(|| build(true))
+}
+
+/// Writes [`heap_profile`] as a gzipped pprof file.
+pub fn write_heap_profile(path: impl AsRef<Path>) -> std::io::Result<()> {
+    guarded(|| std::fs::write(path, memdiag_profile::encode_gzip(&build(false))))
+}
+
+/// Process memory beside the heap estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Resident set size, from /proc/self/statm (0 if unreadable).
+    pub rss_bytes: u64,
+    /// Estimated live heap bytes (sum of the sampled in-use weights).
+    pub heap_inuse_bytes: u64,
+    /// Estimated live heap at the recorded peak.
+    pub heap_peak_bytes: u64,
+    /// `rss_bytes - heap_inuse_bytes`: memory resident but not live heap
+    /// (allocator overhead and fragmentation, stacks, code, other mappings).
+    pub gap_bytes: i64,
+    /// The sampling rate the estimates come from.
+    pub sample_rate: usize,
+}
+
+/// Resident memory, estimated live heap, and their gap.
+pub fn memory_stats() -> MemoryStats {
+    guarded(|| {
+        let rss_bytes = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            // SAFETY: sysconf has no preconditions.
+            .map(|pages| pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
+            .unwrap_or(0);
+        let heap_inuse_bytes = LIVE_BYTES.load(Ordering::Relaxed);
+        let heap_peak_bytes = STATE.lock().peak_bytes();
+        MemoryStats {
+            rss_bytes,
+            heap_inuse_bytes,
+            heap_peak_bytes,
+            gap_bytes: rss_bytes as i64 - heap_inuse_bytes as i64,
+            sample_rate: sample_rate(),
+        }
+    })
+}
+
+static EXIT_HOOK: AtomicBool = AtomicBool::new(false);
+
+/// Registers (once, at a thread's first sampling decision) the `atexit`
+/// handler that writes the profile named by `MEMDIAG_PROFILE`. No Rust
+/// allocation: `getenv` and `atexit` only.
+pub(crate) fn register_exit_profile() {
+    if EXIT_HOOK.load(Ordering::Relaxed) || EXIT_HOOK.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: a NUL-terminated name; only tested for presence.
+    if unsafe { libc::getenv(c"MEMDIAG_PROFILE".as_ptr()) }.is_null() {
+        return;
+    }
+    extern "C" fn write_at_exit() {
+        // SAFETY: a NUL-terminated name; the value is copied at once.
+        let p = unsafe { libc::getenv(c"MEMDIAG_PROFILE".as_ptr()) };
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: getenv returns a NUL-terminated string.
+        let bytes = unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes().to_vec();
+        let path = std::path::PathBuf::from(std::ffi::OsString::from_vec(bytes));
+        if path.as_os_str().is_empty() {
+            return;
+        }
+        if let Err(e) = write_heap_profile(&path) {
+            eprintln!("memdiag: cannot write {}: {e}", path.display());
+        }
+    }
+    // SAFETY: registers a plain function.
+    unsafe { libc::atexit(write_at_exit) };
+}
+
+/// Whether a (possibly inlined) frame belongs to the allocation path
+/// (memdiag itself, by name or by source file, or the global-allocator
+/// shims): such frames are dropped from the leaf end. Names alone do not do
+/// with `debug = "line-tables-only"`, where inlined frames have short names.
+fn is_internal(name: &str, file: &str) -> bool {
+    file.starts_with(concat!(env!("CARGO_MANIFEST_DIR"), "/src/"))
+        || name.starts_with("memdiag::")
+        || name.starts_with("<memdiag::")
+        || name.contains("__rust_alloc")
+        || name.contains("__rust_dealloc")
+        || name.contains("__rust_realloc")
+        || name.contains("__rg_")
+        || name.contains("__rdl_")
+}
+
+struct Builder {
+    p: Profile,
+    locations: HashMap<usize, u32>,
+    functions: HashMap<(String, String), u32>,
+    /// Per location: how many of its lines, innermost first, are internal.
+    internal: Vec<usize>,
+    /// Location → the same location without its internal lines.
+    trimmed: HashMap<u32, u32>,
+    main_map: Option<(u64, u64)>,
+}
+
+impl Builder {
+    fn function(&mut self, name: &str, system_name: &str, file: &str) -> u32 {
+        let key = (name.to_string(), file.to_string());
+        if let Some(&f) = self.functions.get(&key) {
+            return f;
+        }
+        let f = Function {
+            name: self.p.strings.intern(name),
+            system_name: self.p.strings.intern(system_name),
+            filename: self.p.strings.intern(file),
+            start_line: 0,
+        };
+        let id = self.p.functions.len() as u32;
+        self.p.functions.push(f);
+        self.functions.insert(key, id);
+        id
+    }
+
+    /// The location of return address `ret`, symbolized on first use.
+    fn location(&mut self, ret: usize) -> u32 {
+        if let Some(&l) = self.locations.get(&ret) {
+            return l;
+        }
+        // The call instruction is just before the return address.
+        let pc = ret.saturating_sub(1);
+        let mut syms: Vec<(String, String, String, i64)> = Vec::new();
+        backtrace::resolve(pc as *mut std::ffi::c_void, |s| {
+            let (name, system) = match s.name() {
+                Some(n) => (format!("{n:#}"), n.as_str().unwrap_or("").to_string()),
+                None => (String::new(), String::new()),
+            };
+            let file = s
+                .filename()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            syms.push((name, system, file, s.lineno().unwrap_or(0) as i64));
+        });
+        let mut lines = Vec::with_capacity(syms.len());
+        let mut internal = 0;
+        let mut leading = true;
+        for (name, system, file, line) in &syms {
+            if name.is_empty() {
+                continue;
+            }
+            leading &= is_internal(name, file);
+            if leading {
+                internal += 1;
+            }
+            let f = self.function(name, system, file);
+            lines.push(Line {
+                function: Some(f),
+                line: *line,
+                column: 0,
+            });
+        }
+        // With `debug = "line-tables-only"` DWARF names lack their paths
+        // (`leak_some`): take the real function's from the symbol table.
+        if let Some(outer) = lines.last_mut() {
+            if let Some(full) = symtab_name(pc) {
+                let f = outer.function.unwrap_or(0) as usize;
+                let short = self.p.str(self.p.functions[f].name).to_string();
+                if !short.contains("::") && last_segment(&full) == last_segment(&short) {
+                    let file = self.p.str(self.p.functions[f].filename).to_string();
+                    let system = self.p.str(self.p.functions[f].system_name).to_string();
+                    outer.function = Some(self.function(&full, &system, &file));
+                }
+            }
+        }
+        let mapping = match self.main_map {
+            Some((lo, hi)) if (lo..hi).contains(&(pc as u64)) => Some(0),
+            _ => None,
+        };
+        let id = self.p.locations.len() as u32;
+        self.p.locations.push(Location {
+            mapping,
+            address: pc as u64,
+            lines,
+            is_folded: false,
+        });
+        self.internal.push(internal);
+        self.locations.insert(ret, id);
+        id
+    }
+}
+
+impl Builder {
+    /// `loc` without its leading internal lines (a new location, made once).
+    fn trim(&mut self, loc: u32) -> u32 {
+        let k = self.internal[loc as usize];
+        if k == 0 {
+            return loc;
+        }
+        if let Some(&t) = self.trimmed.get(&loc) {
+            return t;
+        }
+        let mut l = self.p.locations[loc as usize].clone();
+        l.lines.drain(..k);
+        let id = self.p.locations.len() as u32;
+        self.p.locations.push(l);
+        self.internal.push(0);
+        self.trimmed.insert(loc, id);
+        id
+    }
+}
+
+fn build(peak: bool) -> Profile {
+    let rate = sample_rate();
+    let stats = memory_stats();
+    let snapshot = STATE.lock().snapshot();
+
+    let mut p = Profile::with_sample_types(&[
+        ("alloc_objects", "count"),
+        ("alloc_space", "bytes"),
+        ("inuse_objects", "count"),
+        ("inuse_space", "bytes"),
+    ]);
+    p.period_type = Some(ValueType {
+        ty: p.strings.intern("space"),
+        unit: p.strings.intern("bytes"),
+    });
+    p.period = rate as i64;
+    p.default_sample_type = p.strings.intern("inuse_space");
+    p.time_nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let comment = format!(
+        "memdiag: heap sampled every {rate} bytes on average; values are estimates of the unsampled totals"
+    );
+    let c = p.strings.intern(&comment);
+    p.comments.push(c);
+    let comment = format!(
+        "memdiag: rss={} heap_inuse_estimate={} heap_peak_estimate={} rss_minus_heap={}",
+        stats.rss_bytes, stats.heap_inuse_bytes, stats.heap_peak_bytes, stats.gap_bytes
+    );
+    let c = p.strings.intern(&comment);
+    p.comments.push(c);
+    if peak {
+        let c = p
+            .strings
+            .intern("memdiag: peak profile: inuse_* are the live set at the highest live heap");
+        p.comments.push(c);
+    }
+
+    let mut main_map = None;
+    if let Some(m) = main_mapping(&mut p) {
+        main_map = Some((m.memory_start, m.memory_limit));
+        p.mappings.push(m);
+    }
+
+    let mut b = Builder {
+        p,
+        locations: HashMap::new(),
+        functions: HashMap::new(),
+        internal: Vec::new(),
+        trimmed: HashMap::new(),
+        main_map,
+    };
+    let half = 1u64 << (FP_SHIFT - 1);
+    let mut merged: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut samples: Vec<(Vec<u32>, [i64; 4])> = Vec::new();
+    for (frames, v) in snapshot {
+        let mut locs: Vec<u32> = frames.iter().map(|&a| b.location(a)).collect();
+        // Drop the allocation path's frames from the leaf end: whole
+        // locations, then the inlined internal lines of the next one.
+        let skip = locs
+            .iter()
+            .take_while(|&&l| {
+                let n = b.p.locations[l as usize].lines.len();
+                n > 0 && b.internal[l as usize] == n
+            })
+            .count();
+        locs.drain(..skip);
+        if let Some(leaf) = locs.first_mut() {
+            *leaf = b.trim(*leaf);
+        }
+        let (inuse_objects, inuse_space) = if peak { (v[4], v[5]) } else { (v[2], v[3]) };
+        let values = [
+            ((v[0] + half) >> FP_SHIFT) as i64,
+            v[1] as i64,
+            ((inuse_objects + half) >> FP_SHIFT) as i64,
+            inuse_space as i64,
+        ];
+        match merged.get(&locs) {
+            Some(&i) => {
+                for (a, x) in samples[i].1.iter_mut().zip(values) {
+                    *a += x;
+                }
+            }
+            None => {
+                merged.insert(locs.clone(), samples.len());
+                samples.push((locs, values));
+            }
+        }
+    }
+    let mut p = b.p;
+    for (locs, values) in &samples {
+        p.samples.push(locs, values, &[]);
+    }
+    p
+}
+
+/// A mapping for the main executable, from /proc/self/maps.
+fn main_mapping(p: &mut Profile) -> Option<Mapping> {
+    let exe = std::fs::read_link("/proc/self/exe").ok()?;
+    let exe = exe.to_str()?.to_string();
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let mut found: Option<(u64, u64, u64)> = None;
+    for line in maps.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(range), Some(_perms), Some(offset), Some(_dev), Some(_inode)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
+        let path = it.collect::<Vec<_>>().join(" ");
+        if path != exe {
+            continue;
+        }
+        let Some((lo, hi)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(lo), Ok(hi), Ok(off)) = (
+            u64::from_str_radix(lo, 16),
+            u64::from_str_radix(hi, 16),
+            u64::from_str_radix(offset, 16),
+        ) else {
+            continue;
+        };
+        found = Some(match found {
+            None => (lo, hi, off),
+            Some((a, b, o)) => {
+                if lo < a {
+                    (lo, b.max(hi), off)
+                } else {
+                    (a, b.max(hi), o)
+                }
+            }
+        });
+    }
+    let (start, limit, offset) = found?;
+    let build_id = main_build_id().unwrap_or_default();
+    Some(Mapping {
+        memory_start: start,
+        memory_limit: limit,
+        file_offset: offset,
+        filename: p.strings.intern(&exe),
+        build_id: p.strings.intern(&build_id),
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        has_inline_frames: true,
+    })
+}
+
+/// The GNU build id of the main program (hex), from its PT_NOTE segments.
+fn main_build_id() -> Option<String> {
+    unsafe extern "C" fn first_object(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the loader passes valid program headers of a mapped object.
+        unsafe {
+            let out = &mut *(data as *mut Option<String>);
+            let info = &*info;
+            for i in 0..info.dlpi_phnum as usize {
+                let ph = &*info.dlpi_phdr.add(i);
+                if ph.p_type != libc::PT_NOTE {
+                    continue;
+                }
+                let start = (info.dlpi_addr as usize).wrapping_add(ph.p_vaddr as usize);
+                let notes = std::slice::from_raw_parts(start as *const u8, ph.p_memsz as usize);
+                if let Some(id) = gnu_build_id(notes) {
+                    *out = Some(id);
+                    break;
+                }
+            }
+        }
+        1 // the first object is the main program: stop
+    }
+    let mut out: Option<String> = None;
+    // SAFETY: the callback only reads the headers it is given.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(first_object),
+            &mut out as *mut Option<String> as *mut libc::c_void,
+        )
+    };
+    out
+}
+
+fn gnu_build_id(mut notes: &[u8]) -> Option<String> {
+    let u32_at = |b: &[u8], i: usize| -> Option<usize> {
+        Some(u32::from_ne_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize)
+    };
+    let align4 = |n: usize| (n + 3) & !3;
+    while notes.len() >= 12 {
+        let namesz = u32_at(notes, 0)?;
+        let descsz = u32_at(notes, 4)?;
+        let ty = u32_at(notes, 8)?;
+        let name = notes.get(12..12 + namesz)?;
+        let desc_start = 12 + align4(namesz);
+        let desc = notes.get(desc_start..desc_start + descsz)?;
+        if ty == 3 && name == b"GNU\0" {
+            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        notes = notes.get(desc_start + align4(descsz)..)?;
+    }
+    None
+}
+
+/// The last path segment of a function name, without generic arguments.
+fn last_segment(name: &str) -> String {
+    let mut plain = String::with_capacity(name.len());
+    let mut depth = 0i32;
+    for c in name.chars() {
+        match c {
+            '<' => {
+                if depth == 0 && plain.ends_with("::") {
+                    plain.truncate(plain.len() - 2);
+                }
+                depth += 1;
+            }
+            '>' => depth -= 1,
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    match plain.rfind("::") {
+        Some(i) => plain[i + 2..].to_string(),
+        None => plain,
+    }
+}
+
+/// The main executable's function symbols: (start, end, demangled name),
+/// sorted, at run-time addresses. Read once, at the first export.
+fn symtab() -> &'static [(u64, u64, String)] {
+    static SYMS: std::sync::OnceLock<Vec<(u64, u64, String)>> = std::sync::OnceLock::new();
+    SYMS.get_or_init(|| {
+        use object::{Object, ObjectSymbol, SymbolKind};
+        let Ok(data) = std::fs::read("/proc/self/exe") else {
+            return Vec::new();
+        };
+        let Ok(file) = object::File::parse(&*data) else {
+            return Vec::new();
+        };
+        let bias = main_load_bias();
+        let mut v: Vec<(u64, u64, String)> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+            .filter_map(|s| {
+                let name = s.name().ok()?;
+                let start = s.address().wrapping_add(bias);
+                Some((
+                    start,
+                    start + s.size(),
+                    format!("{:#}", rustc_demangle::demangle(name)),
+                ))
+            })
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    })
+}
+
+fn symtab_name(pc: usize) -> Option<String> {
+    let syms = symtab();
+    let pc = pc as u64;
+    let i = syms.partition_point(|e| e.0 <= pc).checked_sub(1)?;
+    let (start, end, name) = &syms[i];
+    (*start <= pc && pc < *end).then(|| name.clone())
+}
+
+/// The load bias of the main program (0 for a non-PIE executable).
+fn main_load_bias() -> u64 {
+    unsafe extern "C" fn first(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the loader passes a valid info; data is our u64.
+        unsafe { *(data as *mut u64) = (*info).dlpi_addr };
+        1
+    }
+    let mut bias = 0u64;
+    // SAFETY: the callback writes one u64 we own.
+    unsafe { libc::dl_iterate_phdr(Some(first), &mut bias as *mut u64 as *mut libc::c_void) };
+    bias
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_segment;
+
+    #[test]
+    fn last_segments() {
+        assert_eq!(last_segment("leaky::leak_some"), "leak_some");
+        assert_eq!(last_segment("leak_some"), "leak_some");
+        assert_eq!(last_segment("from_elem<u8>"), "from_elem");
+        assert_eq!(last_segment("alloc::vec::from_elem::<u8>"), "from_elem");
+        assert_eq!(
+            last_segment("<alloc::raw_vec::RawVecInner<A>>::grow_one"),
+            "grow_one"
+        );
+    }
+}
