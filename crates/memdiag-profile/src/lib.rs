@@ -5,6 +5,7 @@ pub mod codec;
 mod error;
 pub mod model;
 pub mod strings;
+mod units;
 
 pub use codec::{decode, encode_gzip};
 pub use error::Error;

@@ -3,6 +3,7 @@
 
 use super::{go_f64_to_i64, period_type_strs};
 use crate::model::{Profile, ValueType};
+use crate::units;
 use crate::Error;
 
 /// Multiplies every sample value by `factor`, rounding half away from zero
@@ -63,110 +64,6 @@ fn scale_values(p: &mut Profile, ratios: &[f64]) {
     p.samples.retain(|_| keep.next().unwrap_or(false));
 }
 
-/// A unit of measurement: its canonical name, the aliases it is recognized
-/// by, and how many base units it is worth.
-struct Unit {
-    name: &'static str,
-    aliases: &'static [&'static str],
-    factor: f64,
-}
-
-/// A family of convertible units and the unit used when none is asked for.
-struct UnitType {
-    default_name: &'static str,
-    default_factor: f64,
-    units: &'static [Unit],
-}
-
-const fn unit(name: &'static str, aliases: &'static [&'static str], factor: f64) -> Unit {
-    Unit {
-        name,
-        aliases,
-        factor,
-    }
-}
-
-static UNIT_TYPES: [UnitType; 3] = [
-    UnitType {
-        default_name: "B",
-        default_factor: 1.0,
-        units: &[
-            unit("B", &["b", "byte"], 1.0),
-            unit("kB", &["kb", "kbyte", "kilobyte"], (1u64 << 10) as f64),
-            unit("MB", &["mb", "mbyte", "megabyte"], (1u64 << 20) as f64),
-            unit("GB", &["gb", "gbyte", "gigabyte"], (1u64 << 30) as f64),
-            unit("TB", &["tb", "tbyte", "terabyte"], (1u64 << 40) as f64),
-            unit("PB", &["pb", "pbyte", "petabyte"], (1u64 << 50) as f64),
-        ],
-    },
-    UnitType {
-        default_name: "s",
-        default_factor: 1e9,
-        units: &[
-            unit("ns", &["ns", "nanosecond"], 1.0),
-            unit("us", &["μs", "us", "microsecond"], 1e3),
-            unit("ms", &["ms", "millisecond"], 1e6),
-            unit("s", &["s", "sec", "second"], 1e9),
-            unit("hrs", &["hour", "hr"], 3600e9),
-        ],
-    },
-    UnitType {
-        default_name: "GCU",
-        default_factor: 1.0,
-        units: &[
-            unit("n*GCU", &["nanogcu"], 1e-9),
-            unit("u*GCU", &["microgcu"], 1e-6),
-            unit("m*GCU", &["milligcu"], 1e-3),
-            unit("GCU", &["gcu"], 1.0),
-            unit("k*GCU", &["kilogcu"], 1e3),
-            unit("M*GCU", &["megagcu"], 1e6),
-            unit("G*GCU", &["gigagcu"], 1e9),
-            unit("T*GCU", &["teragcu"], 1e12),
-            unit("P*GCU", &["petagcu"], 1e15),
-        ],
-    },
-];
-
-impl UnitType {
-    /// The unit a name stands for: case-insensitive, and a trailing `s` is
-    /// ignored on names longer than two bytes ("bytes", "seconds").
-    fn sniff(&self, name: &str) -> Option<&Unit> {
-        let lower = name.to_lowercase();
-        let alias = if lower.len() > 2 {
-            lower.strip_suffix('s').unwrap_or(&lower)
-        } else {
-            &lower
-        };
-        self.units.iter().find(|u| u.aliases.contains(&alias))
-    }
-
-    /// The largest unit in which `value` (in base units) is at least 1.
-    fn auto_scale(&self, value: f64) -> Option<(f64, &'static str)> {
-        let mut best: Option<&Unit> = None;
-        for u in self.units {
-            if u.factor >= best.map_or(0.0, |b| b.factor) && value / u.factor >= 1.0 {
-                best = Some(u);
-            }
-        }
-        best.map(|u| (value / u.factor, u.name))
-    }
-
-    fn convert<'a>(&self, value: i64, from: &str, to: &'a str) -> Option<(f64, &'a str)> {
-        let from = self.sniff(from)?;
-        let v = value as f64 * from.factor;
-        if to == "minimum" || to == "auto" {
-            return Some(
-                self.auto_scale(v)
-                    .unwrap_or((v / self.default_factor, self.default_name)),
-            );
-        }
-        Some(match self.sniff(to) {
-            Some(to) => (v / to.factor, to.name),
-            None => (v / self.default_factor, self.default_name),
-        })
-    }
-}
-
 /// Converts `value` from unit `from` to unit `to`, as pprof's
 /// `measurement.Scale`: returns the converted value and the canonical name of
 /// the unit reached (`to` may also be `minimum` or `auto`, which pick the
@@ -174,19 +71,7 @@ impl UnitType {
 /// left as they are, and the returned unit is empty when `to` is one of
 /// `count`, `sample`, `unit`, `minimum`, `auto`.
 pub fn convert_unit<'a>(value: i64, from: &str, to: &'a str) -> (f64, &'a str) {
-    if value < 0 && value != i64::MIN {
-        let (v, u) = convert_unit(-value, from, to);
-        return (-v, u);
-    }
-    for ut in &UNIT_TYPES {
-        if let Some(r) = ut.convert(value, from, to) {
-            return r;
-        }
-    }
-    match to {
-        "count" | "sample" | "unit" | "minimum" | "auto" => (value as f64, ""),
-        _ => (value as f64, to),
-    }
+    units::convert(value, from, to)
 }
 
 /// Whether two value types may be combined: the same type (ignoring one
@@ -199,9 +84,7 @@ fn compatible_value_types(a: (&str, &str), b: (&str, &str)) -> bool {
     if a.1 == b.1 {
         return true;
     }
-    UNIT_TYPES
-        .iter()
-        .any(|ut| ut.sniff(a.1).is_some() && ut.sniff(b.1).is_some())
+    units::same_family(a.1, b.1)
 }
 
 /// The finest of a set of compatible value types; `None` for fewer than two.

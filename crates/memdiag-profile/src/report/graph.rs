@@ -179,11 +179,17 @@ fn node_info(
     info
 }
 
-/// pprof's `trimPath` without a `-trim_path`: strips everything up to a
-/// search directory's base name, else the `/proc/self/cwd/` prefixes.
-fn trim_path<'a>(path: &'a str, source_path: &[std::path::PathBuf]) -> &'a str {
+/// pprof's `trimPath` without a `-trim_path`: a path containing
+/// `/<base name of a search dir>/` is cut after it; else the
+/// `/proc/self/cwd/` prefixes are removed. The search directories may be
+/// given as paths or strings.
+pub(crate) fn trim_path<'a, D: AsRef<std::ffi::OsStr>>(
+    path: &'a str,
+    source_path: &[D],
+) -> &'a str {
     for dir in source_path {
-        let want = format!("/{}/", go_base(&dir.to_string_lossy()));
+        let dir = std::path::Path::new(dir.as_ref()).to_string_lossy();
+        let want = format!("/{}/", go_base(&dir));
         if let Some(found) = path.find(&want) {
             return &path[found + want.len()..];
         }
@@ -831,6 +837,6 @@ mod tests {
         assert_eq!(go_clean("../x/.."), "..");
         assert_eq!(go_clean("./"), ".");
         assert_eq!(go_base("/a/b/"), "b");
-        assert_eq!(trim_path("/proc/self/cwd/./x.go", &[]), "x.go");
+        assert_eq!(trim_path::<String>("/proc/self/cwd/./x.go", &[]), "x.go");
     }
 }

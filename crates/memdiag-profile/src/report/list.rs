@@ -23,7 +23,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::format::{percentage, scaled_label};
-use super::graph::{go_base, go_clean};
+use super::graph::{go_clean, trim_path};
 use super::header::{report_total, sample_type, sample_unit};
 use super::Options;
 use crate::model::{Line, Profile};
@@ -471,24 +471,6 @@ fn search_dirs_of(dirs: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// pprof's `trimPath` (without `-trim_path`): a path containing
-/// `/<base name of a search dir>/` is cut after it; else the
-/// `/proc/self/cwd/` prefixes are removed.
-fn trim_path<'a>(path: &'a str, dirs: &[String]) -> &'a str {
-    for dir in dirs {
-        let want = format!("/{}/", go_base(dir));
-        if let Some(found) = path.find(&want) {
-            return &path[found + want.len()..];
-        }
-    }
-    for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            return rest;
-        }
-    }
-    path
-}
-
 /// Go's `filepath.Join` of two elements: empty ones ignored, the result
 /// cleaned.
 fn go_join(dir: &str, path: &str) -> String {
@@ -564,7 +546,7 @@ mod tests {
         assert_eq!(go_join("/w/main", "../x.go"), "/w/x.go");
         let dirs = vec!["/home/me/myproj".to_string()];
         assert_eq!(trim_path("/build/myproj/src/a.go", &dirs), "src/a.go");
-        assert_eq!(trim_path("/proc/self/cwd/./a.go", &[]), "a.go");
+        assert_eq!(trim_path::<String>("/proc/self/cwd/./a.go", &[]), "a.go");
         assert_eq!(trim_path("main.go", &dirs), "main.go");
     }
 
