@@ -28,6 +28,15 @@ pub fn load_combined(inputs: &[String]) -> Result<Profile> {
     ops::combine(profiles).with_context(|| format!("merging {}", inputs.join(", ")))
 }
 
+/// [`load_combined`], then names simplified as Go's symbolizer does for
+/// every profile it reports on (`alloc::vec::from_elem<u8>` →
+/// `alloc::vec::from_elem`).
+fn load_for_report(inputs: &[String]) -> Result<Profile> {
+    let mut p = load_combined(inputs)?;
+    ops::demangle_functions(&mut p, ops::Demangle::default(), false);
+    Ok(p)
+}
+
 /// The filters as Go lists them under `Active filters:`.
 fn active_filters(f: &Filters) -> Vec<String> {
     [
@@ -64,14 +73,14 @@ fn sample_index(profile: &Profile, select: &SelectArgs) -> Result<usize> {
 }
 
 pub fn prepare(inputs: &[String], select: &SelectArgs) -> Result<Prepared> {
-    let mut profile = load_combined(inputs)?;
+    let mut profile = load_for_report(inputs)?;
     let base = match (&select.base, &select.diff_base) {
         (Some(b), _) => Some((b, false)),
         (None, Some(b)) => Some((b, true)),
         (None, None) => None,
     };
     if let Some((base_input, diff)) = base {
-        let base_profile = load_combined(std::slice::from_ref(base_input))?;
+        let base_profile = load_for_report(std::slice::from_ref(base_input))?;
         profile = ops::subtract_base(profile, base_profile, diff)
             .with_context(|| format!("subtracting base {base_input}"))?;
     }

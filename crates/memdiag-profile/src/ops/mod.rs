@@ -19,6 +19,7 @@
 //!    (With `-relative_percentages` the total is computed after the filters.)
 
 mod base;
+mod demangle;
 mod filter;
 mod inlines;
 mod merge;
@@ -29,6 +30,7 @@ pub use base::{
     ensure_mapping, is_diff_base_sample, normalize, set_label, subtract_base, DiffBaseLabel,
     DIFF_BASE_KEY, DIFF_BASE_VALUE,
 };
+pub use demangle::{demangle_functions, Demangle};
 pub use filter::{apply_filters, compile_regex, prune, prune_from, remove_uninteresting, Filters};
 pub use inlines::drop_inlined_frames;
 pub use merge::{combine, compatible, merge};
