@@ -1,7 +1,7 @@
 //! Building the pprof heap profile: lazy symbolization, at export time.
 
 use crate::sampler::{guarded, sample_rate};
-use crate::state::{FP_SHIFT, LIVE_BYTES, STATE};
+use crate::state::{self, FP_SHIFT};
 use memdiag_profile::{Function, Line, Location, Mapping, Profile, ValueType};
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStringExt;
@@ -42,6 +42,11 @@ pub struct MemoryStats {
     pub gap_bytes: i64,
     /// The sampling rate the estimates come from.
     pub sample_rate: usize,
+    /// Memory the profiler's own tables hold (stack table, frame store,
+    /// per-shard counters; an upper bound). Sampled blocks are not
+    /// included: they are the program's, plus a 32-byte header each and
+    /// rounding up to a power of two.
+    pub profiler_bytes: u64,
 }
 
 /// Resident memory, estimated live heap, and their gap.
@@ -53,14 +58,15 @@ pub fn memory_stats() -> MemoryStats {
             // SAFETY: sysconf has no preconditions.
             .map(|pages| pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
             .unwrap_or(0);
-        let heap_inuse_bytes = LIVE_BYTES.load(Ordering::Relaxed);
-        let heap_peak_bytes = STATE.lock().peak_bytes();
+        let heap_inuse_bytes = state::live_bytes();
+        let heap_peak_bytes = state::peak_bytes();
         MemoryStats {
             rss_bytes,
             heap_inuse_bytes,
             heap_peak_bytes,
             gap_bytes: rss_bytes as i64 - heap_inuse_bytes as i64,
             sample_rate: sample_rate(),
+            profiler_bytes: state::table_bytes(),
         }
     })
 }
@@ -232,7 +238,7 @@ impl Builder {
 fn build(peak: bool) -> Profile {
     let rate = sample_rate();
     let stats = memory_stats();
-    let snapshot = STATE.lock().snapshot();
+    let snapshot = state::snapshot();
 
     let mut p = Profile::with_sample_types(&[
         ("alloc_objects", "count"),

@@ -29,6 +29,14 @@ impl<T> SpinLock<T> {
         Guard { lock: self }
     }
 
+    /// Takes the lock if it is free.
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_, T>> {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Guard { lock: self })
+    }
+
     /// Takes the lock without a guard (for `pthread_atfork`'s prepare).
     pub(crate) fn raw_lock(&self) {
         let mut spins = 0u32;

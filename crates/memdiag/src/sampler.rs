@@ -14,6 +14,8 @@ const OFF_RECHECK: i64 = 16 << 20;
 
 static RATE: AtomicUsize = AtomicUsize::new(RATE_UNSET);
 static SEED: AtomicU64 = AtomicU64::new(0x853c_49e6_748f_ea9b);
+/// Hands out arena shards to threads round-robin.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) struct ThreadState {
     /// Bytes left before the next sample; `<= 0` sends the next allocation
@@ -26,6 +28,8 @@ pub(crate) struct ThreadState {
     /// This thread's stack: top (0 = not yet known, 1 = unknown) and bottom.
     stack_hi: Cell<usize>,
     stack_lo: Cell<usize>,
+    /// This thread's arena shard (usize::MAX = not yet assigned).
+    shard: Cell<usize>,
 }
 
 thread_local! {
@@ -36,6 +40,7 @@ thread_local! {
             busy: Cell::new(false),
             stack_hi: Cell::new(0),
             stack_lo: Cell::new(0),
+            shard: Cell::new(usize::MAX),
         }
     };
 }
@@ -199,6 +204,21 @@ pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// The arena shard this thread allocates sampled blocks from: assigned
+/// round-robin at first use, so concurrent threads rarely share a lock.
+pub(crate) fn shard() -> usize {
+    TS.try_with(|t| {
+        let s = t.shard.get();
+        if s != usize::MAX {
+            return s;
+        }
+        let s = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
+        t.shard.set(s);
+        s
+    })
+    .unwrap_or(0)
+}
+
 /// Bounds `(bottom, top)` of the current thread's stack, cached per
 /// thread; `None` when unknown.
 pub(crate) fn stack_bounds() -> Option<(usize, usize)> {
@@ -233,4 +253,21 @@ fn query_stack() -> Option<(usize, usize)> {
         }
         Some((addr as usize, (addr as usize).checked_add(size)?))
     }
+}
+
+/// Leaves every later allocation of the current thread unsampled, for good:
+/// sets the reentrancy flag and never clears it, so the thread's allocations
+/// go to the inner allocator as the profiler's own do (frees of blocks it
+/// got sampled earlier are still recognized by address). For threads that
+/// belong to the profiler, such as the `/debug/pprof` server's (feature
+/// `http`), whose allocations would otherwise show in the app's profile.
+/// Exports still work on such a thread (`guarded` runs them regardless).
+/// The countdown is set out of reach too, so those allocations stay on the
+/// fast path instead of asking [`decide`] each time.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn suppress_current_thread() {
+    let _ = TS.try_with(|t| {
+        t.busy.set(true);
+        t.countdown.set(i64::MAX);
+    });
 }

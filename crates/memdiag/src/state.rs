@@ -1,14 +1,22 @@
-//! The sampled-block arena and the stack table, behind one spin lock.
+//! The sampled-block arena (sharded, one spin lock per shard) and the stack
+//! table (lock-free).
 //!
 //! Only sampled allocations (rare at the default rate) and frees of sampled
-//! blocks get here.
+//! blocks get here. At rate 1 every allocation does, so nothing here is
+//! shared between threads on the common path: a thread allocates from its
+//! own shard (its lock is uncontended), the stack table is read without a
+//! lock, and the per-stack counters are kept per shard.
 
 use crate::lock::SpinLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// Size (and alignment) of the reserved range sampled blocks come from.
 const ARENA_BITS: u32 = 36; // 64 GiB
 const ARENA_SIZE: usize = 1 << ARENA_BITS;
+/// The arena is cut into this many shards (4 GiB each), one lock each.
+pub(crate) const SHARDS: usize = 16;
+const SHARD_BITS: u32 = ARENA_BITS - SHARDS.trailing_zeros();
+const SHARD_SIZE: usize = 1 << SHARD_BITS;
 const COMMIT_STEP: usize = 1 << 20;
 const MIN_CLASS: u32 = 5; // 32-byte blocks
 const HEADER: usize = 32;
@@ -17,9 +25,15 @@ const PAGE: usize = 4096;
 /// to the kernel when freed.
 const RELEASE_CLASS: u32 = 20;
 
-/// Stack table capacity (entries; a power of two) and frame store size.
-const STACK_CAP: usize = 1 << 16;
+/// Stack table: entries (dense, in insertion order), a hash index twice as
+/// large (so probing always ends), and an append-only frame store.
+const ENTRY_CAP: usize = 1 << 16;
+const INDEX_CAP: usize = ENTRY_CAP * 2;
 const FRAMES_CAP: usize = 1 << 22;
+
+/// A shard publishes its live-byte changes to the global total (and the
+/// peak check) once they add up to this much.
+const FLUSH_BYTES: i64 = 64 << 10;
 
 /// Fixed point for (fractional) estimated object counts.
 pub(crate) const FP_SHIFT: u32 = 20;
@@ -46,57 +60,77 @@ struct Header {
 }
 
 #[repr(C)]
-pub(crate) struct StackEntry {
-    hash: u64,
-    off: u32,
+struct Entry {
+    /// Set (release) once `hash`, `off`, `len` and the frames are written.
+    ready: AtomicU32,
     len: u32,
-    pub(crate) alloc_objects: AtomicU64,
-    pub(crate) alloc_space: AtomicU64,
-    pub(crate) inuse_objects: AtomicU64,
-    pub(crate) inuse_space: AtomicU64,
-    /// inuse_objects / inuse_space when the peak was last recorded.
-    peak_objects: u64,
-    peak_space: u64,
+    off: u32,
+    hash: u64,
+    /// In-use objects / bytes (summed over shards) at the recorded peak.
+    peak_objects: AtomicU64,
+    peak_space: AtomicU64,
 }
 
-pub(crate) struct State {
-    init: u8, // 0 = not yet, 1 = ready, 2 = failed
+/// alloc_objects, alloc_space, inuse_objects, inuse_space of one stack in
+/// one shard. Written only under the shard's lock (load + store, no
+/// read-modify-write), read by anyone.
+type Counters = [AtomicU64; 4];
+
+const INIT_NO: u8 = 0;
+const INIT_OK: u8 = 1;
+const INIT_FAILED: u8 = 2;
+static INIT: AtomicU8 = AtomicU8::new(INIT_NO);
+static INIT_LOCK: SpinLock<()> = SpinLock::new(());
+
+/// The stack table's mappings (set once, before INIT is OK).
+static INDEX: AtomicUsize = AtomicUsize::new(0);
+static ENTRIES: AtomicUsize = AtomicUsize::new(0);
+static FRAMES: AtomicUsize = AtomicUsize::new(0);
+/// Entries reserved (entry 0, the stack of samples whose stack could not be
+/// stored, is made at init) and frames used; both may overshoot their caps.
+static ENTRY_COUNT: AtomicUsize = AtomicUsize::new(0);
+static FRAMES_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// Each shard's counter array (0 until the shard is first used).
+static COUNTERS: [AtomicUsize; SHARDS] = [const { AtomicUsize::new(0) }; SHARDS];
+/// Each shard's estimated live bytes (exact sum of its blocks' weights).
+static SHARD_LIVE: [AtomicI64; SHARDS] = [const { AtomicI64::new(0) }; SHARDS];
+
+/// Estimated live bytes as flushed by the shards (within
+/// `SHARDS * FLUSH_BYTES` of the exact sum), and the recorded peak.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+/// Held while a peak snapshot is being written.
+static PEAK_LOCK: SpinLock<()> = SpinLock::new(());
+
+struct Shard {
+    /// First address of this shard's range (0 until first used).
     base: usize,
     top: usize,
     committed: usize,
     free: [usize; 64],
-    stacks: *mut StackEntry,
-    stack_count: usize,
-    /// Indices of the used entries, in insertion order (entry 0 first).
-    used: *mut u32,
-    frames: *mut usize,
-    frames_used: usize,
-    /// Estimated live bytes (sum of the in-use weights).
-    live: u64,
-    /// `live` when the peak snapshot was last taken.
-    peak: u64,
+    counters: *mut Counters,
+    /// Live-byte change not yet added to `LIVE`.
+    unflushed: i64,
 }
 
-/// Estimated live heap bytes, readable without the lock.
-pub(crate) static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+/// One shard per cache-line pair, so two shards' locks never share a line.
+#[repr(align(128))]
+struct Padded(SpinLock<Shard>);
 
 // SAFETY: raw pointers to process-global mappings, guarded by the lock.
-unsafe impl Send for State {}
+unsafe impl Send for Shard {}
 
-pub(crate) static STATE: SpinLock<State> = SpinLock::new(State {
-    init: 0,
-    base: 0,
-    top: 0,
-    committed: 0,
-    free: [0; 64],
-    stacks: std::ptr::null_mut(),
-    stack_count: 0,
-    used: std::ptr::null_mut(),
-    frames: std::ptr::null_mut(),
-    frames_used: 0,
-    live: 0,
-    peak: 0,
-});
+static SHARD: [Padded; SHARDS] = [const {
+    Padded(SpinLock::new(Shard {
+        base: 0,
+        top: 0,
+        committed: 0,
+        free: [0; 64],
+        counters: std::ptr::null_mut(),
+        unflushed: 0,
+    }))
+}; SHARDS];
 
 unsafe fn map(len: usize, prot: libc::c_int) -> Option<usize> {
     let p = libc::mmap(
@@ -114,66 +148,212 @@ unsafe fn map(len: usize, prot: libc::c_int) -> Option<usize> {
     }
 }
 
+// Every lock is held across `fork`, so the child finds none of them taken
+// by a thread that no longer exists. Order: init, shards, peak (the order
+// they nest in everywhere else).
 extern "C" fn atfork_prepare() {
-    STATE.raw_lock();
+    INIT_LOCK.raw_lock();
+    for s in &SHARD {
+        s.0.raw_lock();
+    }
+    PEAK_LOCK.raw_lock();
 }
 extern "C" fn atfork_release() {
-    STATE.raw_unlock();
+    PEAK_LOCK.raw_unlock();
+    for s in SHARD.iter().rev() {
+        s.0.raw_unlock();
+    }
+    INIT_LOCK.raw_unlock();
 }
 
-impl State {
-    fn ensure_init(&mut self) -> bool {
-        if self.init == 0 {
-            self.init = if unsafe { self.init_maps() } { 1 } else { 2 };
-            if self.init == 1 {
-                // SAFETY: handlers are plain functions taking/releasing the lock.
-                unsafe {
-                    libc::pthread_atfork(
-                        Some(atfork_prepare),
-                        Some(atfork_release),
-                        Some(atfork_release),
-                    );
+/// Reserves the arena and maps the stack table, once.
+fn ensure_init() -> bool {
+    match INIT.load(Ordering::Acquire) {
+        INIT_OK => return true,
+        INIT_FAILED => return false,
+        _ => {}
+    }
+    let _g = INIT_LOCK.lock();
+    if INIT.load(Ordering::Acquire) == INIT_NO {
+        // SAFETY: fresh mappings only; published through INIT (release).
+        let ok = unsafe { init_maps() };
+        if ok {
+            // SAFETY: handlers are plain functions taking/releasing locks.
+            unsafe {
+                libc::pthread_atfork(
+                    Some(atfork_prepare),
+                    Some(atfork_release),
+                    Some(atfork_release),
+                );
+            }
+        }
+        INIT.store(if ok { INIT_OK } else { INIT_FAILED }, Ordering::Release);
+    }
+    INIT.load(Ordering::Acquire) == INIT_OK
+}
+
+unsafe fn init_maps() -> bool {
+    // Reserve twice the size, keep the aligned half.
+    let Some(raw) = map(2 * ARENA_SIZE, libc::PROT_NONE) else {
+        return false;
+    };
+    let base = (raw + ARENA_SIZE - 1) & !(ARENA_SIZE - 1);
+    if base > raw {
+        libc::munmap(raw as *mut _, base - raw);
+    }
+    let end = raw + 2 * ARENA_SIZE;
+    if end > base + ARENA_SIZE {
+        libc::munmap((base + ARENA_SIZE) as *mut _, end - base - ARENA_SIZE);
+    }
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let sizes = [
+        INDEX_CAP * std::mem::size_of::<AtomicU64>(),
+        ENTRY_CAP * std::mem::size_of::<Entry>(),
+        FRAMES_CAP * std::mem::size_of::<usize>(),
+    ];
+    let mut maps = [0usize; 3];
+    for (m, &len) in maps.iter_mut().zip(&sizes) {
+        match map(len, rw) {
+            Some(p) => *m = p,
+            None => {
+                libc::munmap(base as *mut _, ARENA_SIZE);
+                return false;
+            }
+        }
+    }
+    INDEX.store(maps[0], Ordering::Relaxed);
+    ENTRIES.store(maps[1], Ordering::Relaxed);
+    FRAMES.store(maps[2], Ordering::Relaxed);
+    // Entry 0: the stack of samples whose stack could not be stored.
+    (*(maps[1] as *const Entry))
+        .ready
+        .store(1, Ordering::Relaxed);
+    ENTRY_COUNT.store(1, Ordering::Relaxed);
+    ARENA_BASE.store(base, Ordering::Release);
+    true
+}
+
+#[inline]
+fn entry(id: usize) -> &'static Entry {
+    // SAFETY: callers pass id < ENTRY_CAP after init; the mapping lives
+    // for the rest of the process.
+    unsafe { &*(ENTRIES.load(Ordering::Relaxed) as *const Entry).add(id) }
+}
+
+#[inline]
+fn frames_of(e: &Entry) -> &'static [usize] {
+    // SAFETY: a ready entry's frames were written before `ready` was set.
+    unsafe {
+        std::slice::from_raw_parts(
+            (FRAMES.load(Ordering::Relaxed) as *const usize).add(e.off as usize),
+            e.len as usize,
+        )
+    }
+}
+
+fn hash(frames: &[usize]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &f in frames {
+        h = (h ^ f as u64).wrapping_mul(0x0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    h
+}
+
+/// The id of the stack `frames`, adding it if new (lock-free: a new entry
+/// is written in full, then published by one compare-and-swap of its index
+/// slot). 0 when the table or the frame store is full.
+fn intern(frames: &[usize]) -> u32 {
+    let h = hash(frames);
+    // Index slot: high half = hash tag (never 0), low half = entry id + 1.
+    let tag = (h >> 32) | 1;
+    let index = INDEX.load(Ordering::Relaxed) as *const AtomicU64;
+    let mask = INDEX_CAP - 1;
+    let mut i = h as usize & mask;
+    let mut reserved: Option<usize> = None;
+    for _ in 0..INDEX_CAP {
+        // SAFETY: i < INDEX_CAP, within the index mapping.
+        let slot = unsafe { &*index.add(i) };
+        let mut v = slot.load(Ordering::Acquire);
+        if v == 0 {
+            let id = match reserved {
+                Some(id) => id,
+                None => match new_entry(frames, h) {
+                    Some(id) => id,
+                    None => return 0,
+                },
+            };
+            match slot.compare_exchange(
+                0,
+                (tag << 32) | (id as u64 + 1),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return id as u32,
+                // Another thread took the slot, perhaps for this very
+                // stack: compare with it, keep our entry for a later slot.
+                Err(cur) => {
+                    reserved = Some(id);
+                    v = cur;
                 }
             }
         }
-        self.init == 1
+        if v >> 32 == tag {
+            let id = (v & 0xffff_ffff) as usize - 1;
+            let e = entry(id);
+            if e.hash == h && e.len as usize == frames.len() && frames_of(e) == frames {
+                // A reserved entry left unpublished stays empty (no
+                // counts), and is skipped by snapshots.
+                return id as u32;
+            }
+        }
+        i = (i + 1) & mask;
     }
+    0
+}
 
-    unsafe fn init_maps(&mut self) -> bool {
-        // Reserve twice the size, keep the aligned half.
-        let Some(raw) = map(2 * ARENA_SIZE, libc::PROT_NONE) else {
-            return false;
-        };
-        let base = (raw + ARENA_SIZE - 1) & !(ARENA_SIZE - 1);
-        if base > raw {
-            libc::munmap(raw as *mut _, base - raw);
+/// Writes a new (not yet indexed) entry for `frames`.
+fn new_entry(frames: &[usize], h: u64) -> Option<usize> {
+    let id = ENTRY_COUNT.fetch_add(1, Ordering::Relaxed);
+    if id >= ENTRY_CAP {
+        return None;
+    }
+    let off = FRAMES_USED.fetch_add(frames.len(), Ordering::Relaxed);
+    if off + frames.len() > FRAMES_CAP {
+        return None;
+    }
+    let p = (ENTRIES.load(Ordering::Relaxed) as *mut Entry).wrapping_add(id);
+    // SAFETY: `id` and `off..off+len` were reserved for this thread alone;
+    // nobody reads the entry before `ready` is set.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            frames.as_ptr(),
+            (FRAMES.load(Ordering::Relaxed) as *mut usize).add(off),
+            frames.len(),
+        );
+        (*p).len = frames.len() as u32;
+        (*p).off = off as u32;
+        (*p).hash = h;
+        (*p).ready.store(1, Ordering::Release);
+    }
+    Some(id)
+}
+
+impl Shard {
+    /// Maps this shard's counters on first use.
+    unsafe fn ensure_ready(&mut self, k: usize) -> bool {
+        if self.base != 0 {
+            return true;
         }
-        let end = raw + 2 * ARENA_SIZE;
-        if end > base + ARENA_SIZE {
-            libc::munmap((base + ARENA_SIZE) as *mut _, end - base - ARENA_SIZE);
-        }
-        let rw = libc::PROT_READ | libc::PROT_WRITE;
-        let Some(stacks) = map(STACK_CAP * std::mem::size_of::<StackEntry>(), rw) else {
-            libc::munmap(base as *mut _, ARENA_SIZE);
+        let Some(c) = map(
+            ENTRY_CAP * std::mem::size_of::<Counters>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+        ) else {
             return false;
         };
-        let Some(frames) = map(FRAMES_CAP * std::mem::size_of::<usize>(), rw) else {
-            libc::munmap(base as *mut _, ARENA_SIZE);
-            return false;
-        };
-        let Some(used) = map(STACK_CAP * std::mem::size_of::<u32>(), rw) else {
-            libc::munmap(base as *mut _, ARENA_SIZE);
-            return false;
-        };
-        self.used = used as *mut u32;
-        *self.used = 0;
-        self.base = base;
-        self.stacks = stacks as *mut StackEntry;
-        self.frames = frames as *mut usize;
-        // Entry 0: the stack of samples whose stack could not be stored.
-        (*self.stacks).hash = 1;
-        self.stack_count = 1;
-        ARENA_BASE.store(base, Ordering::Release);
+        self.counters = c as *mut Counters;
+        COUNTERS[k].store(c, Ordering::Release);
+        self.base = ARENA_BASE.load(Ordering::Relaxed) + k * SHARD_SIZE;
         true
     }
 
@@ -186,7 +366,7 @@ impl State {
         let pad = HEADER.max(align);
         let need = size.checked_add(pad)?.checked_next_power_of_two()?;
         let class = need.trailing_zeros().max(MIN_CLASS);
-        if class >= ARENA_BITS - 1 {
+        if class >= SHARD_BITS - 1 {
             return None;
         }
         let bsize = 1usize << class;
@@ -198,13 +378,13 @@ impl State {
             let balign = bsize.min(PAGE);
             let start = (self.base + self.top + balign - 1) & !(balign - 1);
             let end = start + bsize;
-            if end > self.base + ARENA_SIZE {
+            if end > self.base + SHARD_SIZE {
                 return None;
             }
             let want = end - self.base;
             if want > self.committed {
                 let new = (want + COMMIT_STEP - 1) & !(COMMIT_STEP - 1);
-                let new = new.min(ARENA_SIZE);
+                let new = new.min(SHARD_SIZE);
                 let rc = libc::mprotect(
                     (self.base + self.committed) as *mut _,
                     new - self.committed,
@@ -221,129 +401,164 @@ impl State {
         Some((block + pad, class, pad))
     }
 
-    unsafe fn intern(&mut self, frames: &[usize]) -> u32 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &f in frames {
-            h = (h ^ f as u64).wrapping_mul(0x0100_0000_01b3);
-            h ^= h >> 29;
-        }
-        h |= 2; // never 0 (empty) nor 1 (entry 0's marker)
-        let mask = STACK_CAP - 1;
-        let mut i = (h as usize) & mask;
-        loop {
-            let e = &mut *self.stacks.add(i);
-            if e.hash == 0 {
-                if self.stack_count * 4 >= STACK_CAP * 3
-                    || self.frames_used + frames.len() > FRAMES_CAP
-                {
-                    return 0;
-                }
-                std::ptr::copy_nonoverlapping(
-                    frames.as_ptr(),
-                    self.frames.add(self.frames_used),
-                    frames.len(),
-                );
-                e.off = self.frames_used as u32;
-                e.len = frames.len() as u32;
-                e.hash = h;
-                self.frames_used += frames.len();
-                *self.used.add(self.stack_count) = i as u32;
-                self.stack_count += 1;
-                return i as u32;
-            }
-            if i != 0 && e.hash == h && e.len as usize == frames.len() {
-                let stored =
-                    std::slice::from_raw_parts(self.frames.add(e.off as usize), frames.len());
-                if stored == frames {
-                    return i as u32;
-                }
-            }
-            i = (i + 1) & mask;
-        }
+    /// Adds `d` to stack `stack`'s counter `i` (only this shard's lock
+    /// holder writes it: a load and a store suffice).
+    #[inline]
+    unsafe fn add(&self, stack: u32, i: usize, d: u64) {
+        let c = &(*self.counters.add(stack as usize))[i];
+        c.store(c.load(Ordering::Relaxed).wrapping_add(d), Ordering::Relaxed);
     }
 
-    fn entries(&self) -> impl Iterator<Item = &StackEntry> + '_ {
-        // SAFETY: `used` lists stack_count valid entry indices.
-        (0..self.stack_count).map(move |k| unsafe { &*self.stacks.add(*self.used.add(k) as usize) })
-    }
-
-    /// Adds `wbytes` to the live total; at each new high (by at least 1 %
-    /// or 64 KiB over the last one) records every stack's in-use figures
-    /// as the peak.
-    fn grow_live(&mut self, wbytes: u64) {
-        self.live += wbytes;
-        LIVE_BYTES.store(self.live, Ordering::Relaxed);
-        if self.live > self.peak + (self.peak / 100).max(64 << 10) {
-            self.peak = self.live;
-            for k in 0..self.stack_count {
-                // SAFETY: `used` lists valid entry indices; entries are only
-                // written under the lock, which is held here.
-                unsafe {
-                    let e = self.stacks.add(*self.used.add(k) as usize);
-                    (*e).peak_objects = (*e).inuse_objects.load(Ordering::Relaxed);
-                    (*e).peak_space = (*e).inuse_space.load(Ordering::Relaxed);
-                }
+    /// Records a change of `d` estimated live bytes in shard `k`.
+    fn change_live(&mut self, k: usize, d: i64) {
+        let live = &SHARD_LIVE[k];
+        live.store(live.load(Ordering::Relaxed) + d, Ordering::Relaxed);
+        self.unflushed += d;
+        if self.unflushed.abs() >= FLUSH_BYTES {
+            let now = LIVE.fetch_add(self.unflushed, Ordering::Relaxed) + self.unflushed;
+            self.unflushed = 0;
+            if d > 0 {
+                maybe_record_peak(now);
             }
         }
-    }
-
-    /// Copies out every stack with its counters: alloc objects/bytes, in-use
-    /// objects/bytes, and in-use objects/bytes at the peak. Call with the
-    /// reentrancy guard set: this allocates.
-    pub(crate) fn snapshot(&self) -> Vec<(Vec<usize>, [u64; 6])> {
-        let mut out = Vec::new();
-        if self.init != 1 {
-            return out;
-        }
-        for e in self.entries() {
-            // SAFETY: the frames of an entry were stored when it was made.
-            let frames = unsafe {
-                std::slice::from_raw_parts(self.frames.add(e.off as usize), e.len as usize)
-            };
-            let v = [
-                e.alloc_objects.load(Ordering::Relaxed),
-                e.alloc_space.load(Ordering::Relaxed),
-                e.inuse_objects.load(Ordering::Relaxed),
-                e.inuse_space.load(Ordering::Relaxed),
-                e.peak_objects,
-                e.peak_space,
-            ];
-            if v[0] != 0 {
-                out.push((frames.to_vec(), v));
-            }
-        }
-        out
-    }
-
-    /// Estimated live bytes at the recorded peak.
-    pub(crate) fn peak_bytes(&self) -> u64 {
-        self.peak
     }
 }
 
+/// At each new high of the live heap (by at least 1 % or 64 KiB over the
+/// last one), records every stack's in-use figures as the peak.
+fn maybe_record_peak(live: i64) {
+    let peak = PEAK.load(Ordering::Relaxed);
+    if live <= peak + (peak / 100).max(64 << 10) {
+        return;
+    }
+    // Someone else is recording: this high is close to theirs.
+    let Some(_g) = PEAK_LOCK.try_lock() else {
+        return;
+    };
+    if live <= PEAK.load(Ordering::Relaxed) {
+        return;
+    }
+    PEAK.store(live, Ordering::Relaxed);
+    for id in 0..entry_count() {
+        let (objects, space) = sum_counters(id, 2);
+        let e = entry(id);
+        e.peak_objects.store(objects, Ordering::Relaxed);
+        e.peak_space.store(space, Ordering::Relaxed);
+    }
+}
+
+fn entry_count() -> usize {
+    ENTRY_COUNT.load(Ordering::Acquire).min(ENTRY_CAP)
+}
+
+/// Counters `i` and `i + 1` of stack `id`, summed over the shards.
+fn sum_counters(id: usize, i: usize) -> (u64, u64) {
+    let (mut a, mut b) = (0u64, 0u64);
+    for c in &COUNTERS {
+        let p = c.load(Ordering::Acquire) as *const Counters;
+        if p.is_null() {
+            continue;
+        }
+        // SAFETY: id < ENTRY_CAP, within the shard's counter mapping.
+        let c = unsafe { &*p.add(id) };
+        a = a.wrapping_add(c[i].load(Ordering::Relaxed));
+        b = b.wrapping_add(c[i + 1].load(Ordering::Relaxed));
+    }
+    (a, b)
+}
+
+/// Copies out every stack with its counters: alloc objects/bytes, in-use
+/// objects/bytes, and in-use objects/bytes at the peak. Call with the
+/// reentrancy guard set: this allocates.
+pub(crate) fn snapshot() -> Vec<(Vec<usize>, [u64; 6])> {
+    let mut out = Vec::new();
+    if INIT.load(Ordering::Acquire) != INIT_OK {
+        return out;
+    }
+    for id in 0..entry_count() {
+        let e = entry(id);
+        if e.ready.load(Ordering::Acquire) == 0 {
+            continue;
+        }
+        let (ao, asp) = sum_counters(id, 0);
+        if ao == 0 {
+            continue;
+        }
+        let (io, isp) = sum_counters(id, 2);
+        let v = [
+            ao,
+            asp,
+            io,
+            isp,
+            e.peak_objects.load(Ordering::Relaxed),
+            e.peak_space.load(Ordering::Relaxed),
+        ];
+        out.push((frames_of(e).to_vec(), v));
+    }
+    out
+}
+
+/// Estimated live heap bytes (sum of the sampled blocks' weights).
+pub(crate) fn live_bytes() -> u64 {
+    SHARD_LIVE
+        .iter()
+        .map(|l| l.load(Ordering::Relaxed))
+        .sum::<i64>()
+        .max(0) as u64
+}
+
+/// Estimated live bytes at the recorded peak.
+pub(crate) fn peak_bytes() -> u64 {
+    PEAK.load(Ordering::Relaxed).max(0) as u64
+}
+
+/// Bytes the profiler's own tables hold (stack table, frames, per-shard
+/// counters; the sampled blocks themselves are the program's).
+pub(crate) fn table_bytes() -> u64 {
+    if INIT.load(Ordering::Acquire) != INIT_OK {
+        return 0;
+    }
+    let stacks = entry_count() as u64;
+    let shards = COUNTERS
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) != 0)
+        .count() as u64;
+    let frames = FRAMES_USED.load(Ordering::Relaxed).min(FRAMES_CAP) as u64;
+    // The index is touched at random: count all of it.
+    (INDEX_CAP * std::mem::size_of::<AtomicU64>()) as u64
+        + stacks * std::mem::size_of::<Entry>() as u64
+        + frames * 8
+        + shards * stacks * std::mem::size_of::<Counters>() as u64
+}
+
 /// Allocates a sampled block of `size` bytes for the stack `frames`, with
-/// estimated (unsampled) weights. `None`: arena unavailable or exhausted,
-/// or an alignment above a page; the caller falls back to the inner
-/// allocator.
+/// estimated (unsampled) weights, from shard `shard`. `None`: arena
+/// unavailable or exhausted, or an alignment above a page; the caller falls
+/// back to the inner allocator.
 pub(crate) unsafe fn alloc_sampled(
+    shard: usize,
     size: usize,
     align: usize,
     frames: &[usize],
     wbytes: u64,
     wobjects: u64,
 ) -> Option<*mut u8> {
-    let mut st = STATE.lock();
-    if !st.ensure_init() {
+    if !ensure_init() {
+        return None;
+    }
+    let k = shard % SHARDS;
+    // Interned before the lock: the table needs none.
+    let stack = intern(frames);
+    let mut st = SHARD[k].0.lock();
+    if !st.ensure_ready(k) {
         return None;
     }
     let (user, class, pad) = st.alloc_block(size, align)?;
-    let stack = st.intern(frames);
-    let e = &*st.stacks.add(stack as usize);
-    e.alloc_objects.fetch_add(wobjects, Ordering::Relaxed);
-    e.alloc_space.fetch_add(wbytes, Ordering::Relaxed);
-    e.inuse_objects.fetch_add(wobjects, Ordering::Relaxed);
-    e.inuse_space.fetch_add(wbytes, Ordering::Relaxed);
-    st.grow_live(wbytes);
+    st.add(stack, 0, wobjects);
+    st.add(stack, 1, wbytes);
+    st.add(stack, 2, wobjects);
+    st.add(stack, 3, wbytes);
+    st.change_live(k, wbytes as i64);
     drop(st);
     let h = (user - HEADER) as *mut Header;
     h.write(Header {
@@ -357,7 +572,8 @@ pub(crate) unsafe fn alloc_sampled(
     Some(user as *mut u8)
 }
 
-/// Frees a sampled block (one for which [`is_sampled`] holds).
+/// Frees a sampled block (one for which [`is_sampled`] holds) into the
+/// shard it came from.
 pub(crate) unsafe fn free_sampled(p: *mut u8) {
     let user = p as usize;
     let h = &*((user - HEADER) as *const Header);
@@ -371,12 +587,54 @@ pub(crate) unsafe fn free_sampled(p: *mut u8) {
             libc::MADV_DONTNEED,
         );
     }
-    let mut st = STATE.lock();
-    let e = &*st.stacks.add(stack as usize);
-    e.inuse_objects.fetch_sub(wobjects, Ordering::Relaxed);
-    e.inuse_space.fetch_sub(wbytes, Ordering::Relaxed);
-    st.live -= wbytes;
-    LIVE_BYTES.store(st.live, Ordering::Relaxed);
+    let k = (block - ARENA_BASE.load(Ordering::Relaxed)) >> SHARD_BITS;
+    let mut st = SHARD[k].0.lock();
+    st.add(stack, 2, wobjects.wrapping_neg());
+    st.add(stack, 3, wbytes.wrapping_neg());
+    st.change_live(k, -(wbytes as i64));
     *(block as *mut usize) = st.free[class as usize];
     st.free[class as usize] = block;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_stable_and_distinct() {
+        assert!(ensure_init());
+        let a = [0x1000usize, 0x2000, 0x3000];
+        let b = [0x1000usize, 0x2000, 0x3001];
+        let ia = intern(&a);
+        let ib = intern(&b);
+        assert_ne!(ia, 0);
+        assert_ne!(ib, 0);
+        assert_ne!(ia, ib);
+        assert_eq!(intern(&a), ia);
+        assert_eq!(frames_of(entry(ia as usize)), &a);
+    }
+
+    #[test]
+    fn concurrent_interning_agrees() {
+        assert!(ensure_init());
+        let ids: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..200usize)
+                            .map(|i| intern(&[0xdead_0000 + i, 0xbeef, i * 7]))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for v in &ids[1..] {
+            assert_eq!(v, &ids[0]);
+        }
+        let mut uniq = ids[0].clone();
+        uniq.sort_unstable();
+        uniq.dedup();
+        assert_eq!(uniq.len(), 200);
+    }
 }

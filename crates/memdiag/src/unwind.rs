@@ -1,7 +1,141 @@
-//! Frame-pointer unwinding, validated against the thread's stack bounds.
+//! Frame-pointer unwinding, validated against the thread's stack bounds,
+//! with a DWARF fallback (the `backtrace` crate: libgcc's unwinder over
+//! `.eh_frame`).
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Most frames kept per stack.
 pub(crate) const MAX_FRAMES: usize = 64;
+
+/// How allocation stacks are captured (`MEMDIAG_UNWIND=fp|auto|dwarf`, or
+/// [`set_unwind`](crate::set_unwind)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unwind {
+    /// Frame pointers only: fastest; stacks stop at the first function
+    /// built without them.
+    FramePointers,
+    /// Frame pointers, and DWARF when the frame-pointer walk finds fewer
+    /// than two frames (the code calling the allocator has none). The
+    /// default.
+    Auto,
+    /// DWARF (`.eh_frame`) for every sampled allocation: works without
+    /// frame pointers, about 2 µs per sample instead of ~40 ns.
+    Dwarf,
+}
+
+const MODE_UNSET: u8 = 0;
+static MODE: AtomicU8 = AtomicU8::new(MODE_UNSET);
+
+fn encode(u: Unwind) -> u8 {
+    match u {
+        Unwind::FramePointers => 1,
+        Unwind::Auto => 2,
+        Unwind::Dwarf => 3,
+    }
+}
+
+/// Chooses how stacks are captured from now on, overriding `MEMDIAG_UNWIND`.
+pub fn set_unwind(u: Unwind) {
+    MODE.store(encode(u), Ordering::Relaxed);
+}
+
+/// The current unwind mode; reads `MEMDIAG_UNWIND` the first time (no
+/// allocation: `getenv`). Unknown values mean `auto`.
+pub fn unwind_mode() -> Unwind {
+    let mut m = MODE.load(Ordering::Relaxed);
+    if m == MODE_UNSET {
+        // SAFETY: a NUL-terminated name; the result is read before returning.
+        let p = unsafe { libc::getenv(c"MEMDIAG_UNWIND".as_ptr()) };
+        let v = if p.is_null() {
+            Unwind::Auto
+        } else {
+            // SAFETY: getenv returns a NUL-terminated string.
+            match unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes() {
+                b"fp" => Unwind::FramePointers,
+                b"dwarf" => Unwind::Dwarf,
+                _ => Unwind::Auto,
+            }
+        };
+        m = match MODE.compare_exchange(MODE_UNSET, encode(v), Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => encode(v),
+            Err(cur) => cur,
+        };
+    }
+    match m {
+        1 => Unwind::FramePointers,
+        3 => Unwind::Dwarf,
+        _ => Unwind::Auto,
+    }
+}
+
+/// The stack of the allocation site, by the current [`unwind_mode`]: `fp`
+/// and `sp` are the frame and stack pointer of the profiler's outermost
+/// (never inlined) slow-path function; the stack starts at its caller.
+pub(crate) fn capture_site(fp: usize, sp: usize, buf: &mut [usize]) -> usize {
+    let mode = unwind_mode();
+    if mode != Unwind::Dwarf {
+        let n = capture(fp, buf);
+        if n >= 2 || mode == Unwind::FramePointers {
+            return n;
+        }
+    }
+    capture_dwarf(sp, buf)
+}
+
+/// DWARF unwinding (libgcc's `_Unwind_Backtrace` through the `backtrace`
+/// crate; it allocates nothing through the Rust allocator). Frames are
+/// skipped up to and including the one whose canonical frame address is
+/// the first above `sp` — the slow-path function itself, whose stack
+/// pointer `sp` is — so the first frame kept is its caller, as with the
+/// frame-pointer walk.
+pub(crate) fn capture_dwarf(sp: usize, buf: &mut [usize]) -> usize {
+    let mut n = 0;
+    let mut seen_anchor = false;
+    // SAFETY: called with the reentrancy guard set; the unwinder only reads
+    // this thread's stack and the loaded objects' unwind tables.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            // On x86_64/aarch64 Linux `sp()` is the frame's CFA.
+            if (frame.sp() as usize) <= sp {
+                return true;
+            }
+            if !seen_anchor {
+                seen_anchor = true;
+                return true;
+            }
+            let ip = frame.ip() as usize;
+            if ip == 0 || n >= buf.len() {
+                return false;
+            }
+            buf[n] = ip;
+            n += 1;
+            true
+        });
+    }
+    n
+}
+
+/// The current stack pointer (0 where unsupported).
+#[inline(always)]
+pub(crate) fn stack_pointer() -> usize {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        let sp: usize;
+        // SAFETY: reads a register, touches nothing.
+        unsafe {
+            #[cfg(target_arch = "x86_64")]
+            std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+            #[cfg(target_arch = "aarch64")]
+            std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        }
+        sp
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        0
+    }
+}
 
 /// The current function's frame pointer (0 where unsupported).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -36,7 +170,7 @@ pub(crate) fn frame_pointer() -> usize {
 /// strictly above the previous one. Anything odd ends the walk, so a frame
 /// without a frame pointer truncates the stack rather than crashing.
 #[inline(never)]
-pub(crate) fn capture(start: usize, buf: &mut [usize; MAX_FRAMES]) -> usize {
+pub(crate) fn capture(start: usize, buf: &mut [usize]) -> usize {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         let Some((bottom, hi)) = crate::sampler::stack_bounds() else {
@@ -51,7 +185,7 @@ pub(crate) fn capture(start: usize, buf: &mut [usize; MAX_FRAMES]) -> usize {
         }
         let mut fp = if start != 0 { start } else { frame_pointer() };
         let mut n = 0;
-        while n < MAX_FRAMES {
+        while n < buf.len() {
             if fp & 7 != 0 || fp < lo || fp.saturating_add(16) > hi {
                 break;
             }
