@@ -321,14 +321,23 @@ fn parse_hex(tok: &str) -> Result<u64, &'static str> {
 /// The body of a `#` line (after the `#`) as a frame line, if it is one.
 fn parse_frame(body: &str) -> Option<Frame> {
     let body = body.trim();
-    let (pc, rest) = body
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((body, ""));
+    // Go separates the fields with tabs; Rust names can hold spaces
+    // (`<T as Trait>::f`), so split at tabs when there are any.
+    let (pc, function, position) = if body.contains('\t') {
+        let mut fields = body.split('\t').map(str::trim).filter(|f| !f.is_empty());
+        let pc = fields.next().unwrap_or("");
+        (pc, fields.next().unwrap_or(""), fields.next().unwrap_or(""))
+    } else {
+        let (pc, rest) = body
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((body, ""));
+        let rest = rest.trim_start();
+        let (function, position) = rest
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((rest, ""));
+        (pc, function, position)
+    };
     let pc = parse_hex(pc).ok()?;
-    let rest = rest.trim_start();
-    let (function, position) = rest
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((rest, ""));
     // `func+0xOFF`: the offset from the entry of the compiled function.
     let (function, entry) = match function.rsplit_once("+0x") {
         Some((name, off)) => match u64::from_str_radix(off, 16) {

@@ -4,6 +4,7 @@
 mod go_exp;
 mod legacy_cpu;
 mod legacy_heap;
+mod legacy_heap_write;
 mod pb;
 mod proto_decode;
 mod proto_encode;
@@ -19,6 +20,7 @@ use crate::{Error, Profile};
 pub use legacy_cpu::parse as parse_legacy_cpu;
 pub use legacy_heap::parse as parse_legacy_heap;
 pub use legacy_heap::parse_unsymbolized as parse_legacy_heap_unsymbolized;
+pub use legacy_heap_write::write as write_legacy_heap;
 pub use proto_decode::decode as decode_proto;
 pub use proto_encode::encode as encode_proto;
 
