@@ -3,6 +3,7 @@
 
 pub mod codec;
 mod error;
+pub mod leaks;
 pub mod model;
 pub mod strings;
 mod units;

@@ -1,4 +1,6 @@
 //! One module per command.
 
+pub mod leaks;
+pub mod record;
 pub mod report;
 pub mod write;

@@ -1,0 +1,3 @@
+module memdiag/leakserver
+
+go 1.19
