@@ -37,6 +37,15 @@ pub enum Command {
     Merge(WriteArgs),
     /// Convert a profile (e.g. Go legacy heap text) into gzipped pprof.
     Convert(WriteArgs),
+    /// Record heap profiles from a URL on a schedule into a directory (for `leaks`).
+    Record(RecordArgs),
+    /// Find leaking allocation sites in a series of heap profiles (exit 1 when a leak is found).
+    Leaks(LeaksArgs),
+    /// The whole job in one command: run a demo service that leaks, record it, report the leak.
+    Demo(DemoArgs),
+    /// The demo service `demo` runs (a scenario with the memdiag collector and endpoint).
+    #[command(hide = true)]
+    DemoService(DemoServiceArgs),
 }
 
 /// The flag names that may be written with a single dash, Go style.
@@ -68,6 +77,7 @@ pub const GO_STYLE_FLAGS: &[&str] = &[
     "json",
     "output",
     "force",
+    "alpha",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -208,9 +218,185 @@ pub struct WriteArgs {
     pub inputs: Vec<String>,
 }
 
+#[derive(Args, Debug, Clone)]
+#[command(
+    group(ArgGroup::new("granularity").args(["functions", "lines", "files", "addresses"])),
+    after_help = "Exit status: 0 no leak found, 1 a leak was found, 2 bad input or usage."
+)]
+pub struct LeaksArgs {
+    /// A directory written by `memdiag record` (or holding only profiles), or profile files.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub inputs: Vec<String>,
+    /// Sample type to analyze, by name or index (default: the profile's default, inuse_space).
+    #[arg(
+        long = "sample_index",
+        visible_alias = "sample-index",
+        value_name = "TYPE"
+    )]
+    pub sample_index: Option<String>,
+    /// Shorthand for -sample_index=inuse_space.
+    #[arg(long = "inuse_space", hide = true)]
+    pub inuse_space: bool,
+    /// Shorthand for -sample_index=inuse_objects.
+    #[arg(long = "inuse_objects", hide = true)]
+    pub inuse_objects: bool,
+    /// Keep only samples with a frame matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub focus: Option<String>,
+    /// Drop samples with a frame matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub ignore: Option<String>,
+    /// Remove matching frames from stacks.
+    #[arg(long, value_name = "REGEX")]
+    pub hide: Option<String>,
+    /// Keep only matching frames in stacks.
+    #[arg(long, value_name = "REGEX")]
+    pub show: Option<String>,
+    /// Align sites by function stacks (default).
+    #[arg(long)]
+    pub functions: bool,
+    /// Align sites by source-line stacks.
+    #[arg(long)]
+    pub lines: bool,
+    /// Align sites by source-file stacks.
+    #[arg(long)]
+    pub files: bool,
+    /// Align sites by address stacks.
+    #[arg(long)]
+    pub addresses: bool,
+    /// Attribute inlined functions to their callers.
+    #[arg(long)]
+    pub noinlines: bool,
+    /// Show at most N sites besides the leaks (all leaks are always shown).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub nodecount: usize,
+    /// False discovery rate of the trend tests.
+    #[arg(long, value_name = "RATE", default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// How long to record the service.
+    #[arg(long = "for", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Time between two heap profiles.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub every: std::time::Duration,
+    /// Directory for the recording (default: a new directory under the system's temp directory).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// Which scenario the service runs (`memdiag demo-service --list`).
+    #[arg(long, value_name = "NAME", default_value = "demo", hide = true)]
+    pub scenario: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoServiceArgs {
+    /// Scenario to run.
+    #[arg(long, value_name = "NAME", default_value = "demo")]
+    pub scenario: String,
+    /// Address to serve /debug/pprof/ on (loopback).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6060")]
+    pub addr: String,
+    /// Print the scenarios and their leaking functions.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Durations are written like Go's: 500ms, 10s, 1m30s, 2h.\nExample: memdiag record http://localhost:6060/debug/pprof/heap --every 10s --for 10m --out snaps/"
+)]
+pub struct RecordArgs {
+    /// Heap profile URL (pprof protobuf), e.g. http://localhost:6060/debug/pprof/heap; a ?seconds=N query is passed through.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Time between two fetches.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub every: std::time::Duration,
+    /// How long to record (default: until Ctrl-C).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Stop after N snapshots.
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// Directory to write the profiles and index.tsv into.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+    /// Add to a directory that already holds a recording.
+    #[arg(long)]
+    pub append: bool,
+    /// Attempts after a failed fetch before skipping that snapshot.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+}
+
+/// Parses a duration the way Go's `time.ParseDuration` does (`1m30s`,
+/// `500ms`, `1.5h`), or in humantime's longer forms (`10 minutes`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if let Some(d) = parse_go_duration(t) {
+        return Ok(d);
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("{s:?} is not a duration (write e.g. 500ms, 10s, 1m30s): {e}"))
+}
+
+fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    if s == "0" {
+        return Some(std::time::Duration::ZERO);
+    }
+    let mut rest = s;
+    let mut total = 0f64;
+    let mut any = false;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += number * scale;
+        any = true;
+    }
+    if !any || !total.is_finite() {
+        return None;
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_like_go() {
+        let p = |s| super::parse_duration(s).unwrap();
+        assert_eq!(p("10s"), Duration::from_secs(10));
+        assert_eq!(p("500ms"), Duration::from_millis(500));
+        assert_eq!(p("1m30s"), Duration::from_secs(90));
+        assert_eq!(p("1.5h"), Duration::from_secs(5400));
+        assert_eq!(p("10 minutes"), Duration::from_secs(600));
+        assert!(super::parse_duration("ten").is_err());
+        assert!(super::parse_duration("5x").is_err());
+    }
 
     #[test]
     fn command_definitions_are_consistent() {

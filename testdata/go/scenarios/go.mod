@@ -1,0 +1,3 @@
+module memdiag/scenarios
+
+go 1.19
