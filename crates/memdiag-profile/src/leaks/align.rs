@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::{Line, Profile};
-use crate::report::graph::{go_clean, trim_path, NodeInfo};
+use crate::report::graph::{node_info, NodeInfo};
 use crate::report::Granularity;
 use crate::Error;
 
@@ -355,7 +355,15 @@ impl SeriesBuilder {
                 &loc.lines[..]
             };
             for line in lines {
-                let info = frame_key(p, self.granularity, loc.address, line, objfile, &mut files);
+                let info = node_info(
+                    p,
+                    self.granularity,
+                    &[] as &[&str],
+                    loc.address,
+                    line,
+                    objfile,
+                    &mut files,
+                );
                 let next = self.frames.len() as u32;
                 let id = match self.frame_ids.get(&info) {
                     Some(&id) => id,
@@ -453,62 +461,6 @@ fn main_binary(p: &Profile) -> Option<Binary> {
         return None;
     }
     Some(Binary { file, build_id })
-}
-
-/// The node key of one frame at `granularity`, as the report graph builds
-/// it (pprof's `NodeInfo` with what the granularity ignores cleared).
-fn frame_key(
-    p: &Profile,
-    granularity: Granularity,
-    address: u64,
-    line: &Line,
-    objfile: &str,
-    files: &mut [Option<String>],
-) -> NodeInfo {
-    let address = if granularity == Granularity::Addresses {
-        address
-    } else {
-        0
-    };
-    let Some(function) = line.function.and_then(|f| p.functions.get(f as usize)) else {
-        return NodeInfo {
-            address,
-            objfile: objfile.to_string(),
-            ..NodeInfo::default()
-        };
-    };
-    let keep_name = granularity != Granularity::Files;
-    let keep_file = granularity != Granularity::Functions;
-    let keep_line = matches!(granularity, Granularity::Lines | Granularity::Addresses);
-    let mut info = NodeInfo {
-        address,
-        lineno: if keep_line { line.line } else { 0 },
-        name: if keep_name {
-            p.str(function.name).to_string()
-        } else {
-            String::new()
-        },
-        ..NodeInfo::default()
-    };
-    if keep_file {
-        if let Some(slot) = line.function.and_then(|f| files.get_mut(f as usize)) {
-            info.file = slot
-                .get_or_insert_with(|| {
-                    let name = p.str(function.filename);
-                    if name.is_empty() {
-                        String::new()
-                    } else {
-                        go_clean(trim_path::<&str>(name, &[]))
-                    }
-                })
-                .clone();
-        }
-    }
-    if info.name.is_empty() {
-        info.objfile = objfile.to_string();
-        info.start_line = function.start_line;
-    }
-    info
 }
 
 /// A fast hash for stack keys (slices of small integers that come from our

@@ -93,7 +93,15 @@ impl NodeTable {
                 &loc.lines[..]
             };
             for line in lines {
-                let info = node_info(p, o, loc.address, line, objfile, &mut files);
+                let info = node_info(
+                    p,
+                    o.granularity,
+                    &o.source_path,
+                    loc.address,
+                    line,
+                    objfile,
+                    &mut files,
+                );
                 let next = infos.len() as u32;
                 let id = *ids.entry(info).or_insert_with_key(|info| {
                     infos.push(info.clone());
@@ -125,31 +133,35 @@ impl NodeTable {
     }
 }
 
-/// The node key of one frame, with what the granularity drops cleared.
-fn node_info(
+/// The node key of one frame, with what the granularity drops cleared
+/// (pprof's `NodeInfo`). `files` caches each function's cleaned file name.
+pub(crate) fn node_info<D: AsRef<std::ffi::OsStr>>(
     p: &Profile,
-    o: &Options,
+    granularity: Granularity,
+    source_path: &[D],
     address: u64,
     line: &Line,
     objfile: &str,
     files: &mut [Option<String>],
 ) -> NodeInfo {
-    let address = if o.granularity == Granularity::Addresses {
+    let address = if granularity == Granularity::Addresses {
         address
     } else {
         0
     };
-    let Some(f) = line.function else {
+    let Some((f, function)) = line
+        .function
+        .and_then(|f| Some((f as usize, p.functions.get(f as usize)?)))
+    else {
         return NodeInfo {
             address,
             objfile: objfile.to_string(),
             ..NodeInfo::default()
         };
     };
-    let function = &p.functions[f as usize];
-    let keep_name = o.granularity != Granularity::Files;
-    let keep_file = o.granularity != Granularity::Functions;
-    let keep_line = matches!(o.granularity, Granularity::Lines | Granularity::Addresses);
+    let keep_name = granularity != Granularity::Files;
+    let keep_file = granularity != Granularity::Functions;
+    let keep_line = matches!(granularity, Granularity::Lines | Granularity::Addresses);
     let mut info = NodeInfo {
         address,
         lineno: if keep_line { line.line } else { 0 },
@@ -161,16 +173,18 @@ fn node_info(
         ..NodeInfo::default()
     };
     if keep_file {
-        info.file = files[f as usize]
-            .get_or_insert_with(|| {
-                let name = p.str(function.filename);
-                if name.is_empty() {
-                    String::new()
-                } else {
-                    go_clean(trim_path(name, &o.source_path))
-                }
-            })
-            .clone();
+        if let Some(slot) = files.get_mut(f) {
+            info.file = slot
+                .get_or_insert_with(|| {
+                    let name = p.str(function.filename);
+                    if name.is_empty() {
+                        String::new()
+                    } else {
+                        go_clean(trim_path(name, source_path))
+                    }
+                })
+                .clone();
+        }
     }
     if info.name.is_empty() {
         info.objfile = objfile.to_string();
