@@ -14,7 +14,8 @@
 //!    recent window still grows (its slope is at least half the overall
 //!    one, or a fifth with an upward recent trend), else a plateau. The
 //!    growth must also be material: at least
-//!    [`Params::min_relative_growth`] of the site's peak over the span.
+//!    [`Params::min_relative_growth`] of the site's peak over the span, and
+//!    at least [`Params::min_growth_bytes`] for byte-valued series.
 //! 4. A significant downward trend is shrinking.
 //! 5. Without a significant trend, a series whose recent level is well above
 //!    its early level (by more than three noise widths) and flat lately is a
@@ -38,6 +39,11 @@ pub struct Params {
     /// buffer that drifts by a few hundred bytes is not what anyone is
     /// looking for.
     pub min_relative_growth: f64,
+    /// Growth over the whole span below this many bytes is not a leak
+    /// either (byte-valued sample types only): a runtime that grows a few
+    /// KiB of bookkeeping while it warms up (Go's goroutine structs, which
+    /// are never freed but reused) is not what anyone is looking for.
+    pub min_growth_bytes: f64,
     /// At most this many churning sites are listed in the report (the
     /// largest); all are counted.
     pub max_churn_listed: usize,
@@ -51,6 +57,7 @@ impl Default for Params {
             min_snapshots: 5,
             max_churn_listed: 50,
             min_relative_growth: 0.05,
+            min_growth_bytes: 16.0 * 1024.0,
         }
     }
 }
@@ -212,7 +219,8 @@ pub fn classify(s: &SiteStats, q: f64, params: &Params) -> Class {
     }
     let significant = q <= params.alpha;
     let floor_lifted = s.floor_rise >= 0.5 * s.slope * s.floor_span;
-    let material = s.slope * s.span >= params.min_relative_growth * s.peak;
+    let material =
+        s.slope * s.span >= (params.min_relative_growth * s.peak).max(params.min_growth_bytes);
     if significant && s.mk.s > 0 && s.slope > 0.0 && floor_lifted && material {
         return match (s.recent_slope, s.recent_p_up) {
             (Some(recent), Some(p_up)) => {

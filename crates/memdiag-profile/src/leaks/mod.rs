@@ -93,6 +93,16 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
         q[i] = q_tested[k];
     }
 
+    let byte_params;
+    let params = if series.sample_type.1 == "bytes" {
+        params
+    } else {
+        byte_params = Params {
+            min_growth_bytes: 0.0,
+            ..*params
+        };
+        &byte_params
+    };
     let weak = n < params.min_snapshots;
     let mut counts = ClassCounts::default();
     let classes: Vec<Class> = all_stats

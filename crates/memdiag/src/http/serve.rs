@@ -92,25 +92,45 @@ pub(crate) fn start(config: Config, addr: &str, public: bool) -> Result<Server, 
     let local = listener.local_addr().map_err(Error::Start)?;
     listener.set_nonblocking(true).map_err(Error::Start)?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(4)
-        .thread_name("memdiag-http")
-        .on_thread_start(crate::sampler::suppress_current_thread)
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(Error::Start)?;
-    let (tx, rx) = watch::channel(false);
-    let app = routes::router(config);
+    // The runtime, the router and the stop channel are made on the server
+    // thread, after it stopped sampling itself, so none of their
+    // allocations lands in the caller's (the app's) profile.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("memdiag-http".to_string())
         .spawn(move || {
             crate::sampler::suppress_current_thread();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .max_blocking_threads(4)
+                .thread_name("memdiag-http")
+                .on_thread_start(crate::sampler::suppress_current_thread)
+                .enable_io()
+                .enable_time()
+                .build();
+            let runtime = match runtime {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                    return;
+                }
+            };
+            let app = routes::router(config);
+            let (tx, rx) = watch::channel(false);
+            let _ = started_tx.send(Ok(tx));
             runtime.block_on(run(listener, app, rx));
             runtime.shutdown_timeout(Duration::from_secs(1));
         })
         .map_err(Error::Start)?;
+    let tx = match started_rx.recv() {
+        Ok(Ok(tx)) => tx,
+        Ok(Err(e)) => return Err(Error::Start(e)),
+        Err(_) => {
+            return Err(Error::Start(std::io::Error::other(
+                "the server thread ended while starting",
+            )))
+        }
+    };
     Ok(Server {
         addr: local,
         stop: Some(tx),
