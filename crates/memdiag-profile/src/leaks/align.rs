@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::model::{Line, Profile};
-use crate::report::graph::{node_info, NodeInfo};
+use crate::model::Profile;
+use crate::report::graph::{node_info, objfile_and_lines, NodeInfo};
 use crate::report::Granularity;
 use crate::Error;
 
@@ -344,16 +344,7 @@ impl SeriesBuilder {
         self.loc_start.push(0);
         let mut files: Vec<Option<String>> = vec![None; p.functions.len()];
         for loc in &p.locations {
-            let objfile = loc
-                .mapping
-                .and_then(|m| p.mappings.get(m as usize))
-                .map_or("", |m| p.str(m.filename));
-            let no_line = [Line::default()];
-            let lines = if loc.lines.is_empty() {
-                &no_line[..]
-            } else {
-                &loc.lines[..]
-            };
+            let (objfile, lines) = objfile_and_lines(p, loc);
             for line in lines {
                 let info = node_info(
                     p,

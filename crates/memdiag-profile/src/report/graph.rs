@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::{Granularity, Options};
-use crate::model::{Line, Profile};
+use crate::model::{Line, Location, Profile};
 
 /// What identifies a report node (pprof's `graph.NodeInfo`, after the
 /// driver cleared what the granularity does not use).
@@ -82,16 +82,7 @@ impl NodeTable {
         let mut files: Vec<Option<String>> = vec![None; p.functions.len()];
         loc_start.push(0);
         for loc in &p.locations {
-            let objfile = loc
-                .mapping
-                .and_then(|m| p.mappings.get(m as usize))
-                .map_or("", |m| p.str(m.filename));
-            let no_line = [Line::default()];
-            let lines = if loc.lines.is_empty() {
-                &no_line[..]
-            } else {
-                &loc.lines[..]
-            };
+            let (objfile, lines) = objfile_and_lines(p, loc);
             for line in lines {
                 let info = node_info(
                     p,
@@ -131,6 +122,27 @@ impl NodeTable {
         let loc = loc as usize;
         &self.loc_nodes[self.loc_start[loc] as usize..self.loc_start[loc + 1] as usize]
     }
+}
+
+/// What pprof reads of a location for reports: its mapping's file name
+/// (empty without a mapping) and its lines, innermost first — one empty
+/// line for a location without any.
+pub(crate) fn objfile_and_lines<'a>(p: &'a Profile, loc: &'a Location) -> (&'a str, &'a [Line]) {
+    const NO_LINE: &[Line] = &[Line {
+        function: None,
+        line: 0,
+        column: 0,
+    }];
+    let objfile = loc
+        .mapping
+        .and_then(|m| p.mappings.get(m as usize))
+        .map_or("", |m| p.str(m.filename));
+    let lines = if loc.lines.is_empty() {
+        NO_LINE
+    } else {
+        &loc.lines[..]
+    };
+    (objfile, lines)
 }
 
 /// The node key of one frame, with what the granularity drops cleared

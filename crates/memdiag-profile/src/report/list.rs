@@ -23,10 +23,10 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::format::{percentage, scaled_label};
-use super::graph::{go_clean, trim_path};
+use super::graph::{go_clean, objfile_and_lines, trim_path};
 use super::header::{report_total, sample_type, sample_unit};
 use super::Options;
-use crate::model::{Line, Profile};
+use crate::model::Profile;
 use crate::Error;
 
 /// Source lines shown before the first and after the last line with samples.
@@ -244,20 +244,11 @@ fn matching_frames(p: &Profile, o: &Options, re: &Regex) -> Vec<Frame> {
     let mut frames: Vec<Frame> = Vec::new();
     // The frame ids of each location, innermost first; `None` for frames of
     // functions that do not match.
-    let no_line = [Line::default()];
     let loc_frames: Vec<Vec<Option<u32>>> = p
         .locations
         .iter()
         .map(|loc| {
-            let objfile = loc
-                .mapping
-                .and_then(|m| p.mappings.get(m as usize))
-                .map_or("", |m| p.str(m.filename));
-            let lines = if loc.lines.is_empty() {
-                &no_line[..]
-            } else {
-                &loc.lines[..]
-            };
+            let (objfile, lines) = objfile_and_lines(p, loc);
             lines
                 .iter()
                 .map(|line| {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 use super::format::scaled_label;
-use super::graph::{go_clean, NodeInfo};
+use super::graph::{go_clean, objfile_and_lines, NodeInfo};
 use super::header::{header_lines, report_total, sample_type, sample_unit};
 use super::{Granularity, Options};
 use crate::model::{Line, Profile};
@@ -150,19 +150,10 @@ pub fn traces(p: &Profile, o: &Options) -> TracesReport {
 
 /// The frames of every location (innermost first), named at `granularity`.
 fn location_frames(p: &Profile, granularity: Granularity) -> Vec<Vec<TraceFrame>> {
-    let no_line = [Line::default()];
     p.locations
         .iter()
         .map(|loc| {
-            let objfile = loc
-                .mapping
-                .and_then(|m| p.mappings.get(m as usize))
-                .map_or("", |m| p.str(m.filename));
-            let lines = if loc.lines.is_empty() {
-                &no_line[..]
-            } else {
-                &loc.lines[..]
-            };
+            let (objfile, lines) = objfile_and_lines(p, loc);
             let last = lines.len() - 1;
             lines
                 .iter()
