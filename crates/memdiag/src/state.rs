@@ -166,6 +166,41 @@ extern "C" fn atfork_release() {
     INIT_LOCK.raw_unlock();
 }
 
+const ATFORK_NO: u8 = 0;
+const ATFORK_BUSY: u8 = 1;
+const ATFORK_DONE: u8 = 2;
+static ATFORK: AtomicU8 = AtomicU8::new(ATFORK_NO);
+
+/// Registers the fork handlers before any of our locks is first taken: a
+/// fork between taking a lock and registering them would leave the child
+/// with a lock nobody will release. (glibc blocks `pthread_atfork` while a
+/// fork runs its handlers, so a registration either counts for that fork
+/// or waits until it is over.)
+fn ensure_atfork() {
+    if ATFORK.load(Ordering::Acquire) == ATFORK_DONE {
+        return;
+    }
+    if ATFORK
+        .compare_exchange(ATFORK_NO, ATFORK_BUSY, Ordering::Acquire, Ordering::Acquire)
+        .is_ok()
+    {
+        // SAFETY: the handlers are plain functions taking/releasing locks.
+        unsafe {
+            libc::pthread_atfork(
+                Some(atfork_prepare),
+                Some(atfork_release),
+                Some(atfork_release),
+            );
+        }
+        ATFORK.store(ATFORK_DONE, Ordering::Release);
+    } else {
+        while ATFORK.load(Ordering::Acquire) != ATFORK_DONE {
+            // sched_yield: no allocation, no lock.
+            std::thread::yield_now();
+        }
+    }
+}
+
 /// Reserves the arena and maps the stack table, once.
 fn ensure_init() -> bool {
     match INIT.load(Ordering::Acquire) {
@@ -173,20 +208,11 @@ fn ensure_init() -> bool {
         INIT_FAILED => return false,
         _ => {}
     }
+    ensure_atfork();
     let _g = INIT_LOCK.lock();
     if INIT.load(Ordering::Acquire) == INIT_NO {
         // SAFETY: fresh mappings only; published through INIT (release).
         let ok = unsafe { init_maps() };
-        if ok {
-            // SAFETY: handlers are plain functions taking/releasing locks.
-            unsafe {
-                libc::pthread_atfork(
-                    Some(atfork_prepare),
-                    Some(atfork_release),
-                    Some(atfork_release),
-                );
-            }
-        }
         INIT.store(if ok { INIT_OK } else { INIT_FAILED }, Ordering::Release);
     }
     INIT.load(Ordering::Acquire) == INIT_OK
