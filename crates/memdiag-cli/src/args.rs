@@ -33,6 +33,8 @@ pub enum Command {
     Tags(ReportArgs),
     /// Top of NEW relative to BASE (shorthand for `top -diff_base BASE NEW`).
     Diff(DiffArgs),
+    /// Flame graph SVG (inferno): interactive, any sample type, same filters as `top`.
+    Flame(FlameArgs),
     /// Merge profiles into one gzipped pprof file.
     Merge(WriteArgs),
     /// Convert a profile (e.g. Go legacy heap text) into gzipped pprof.
@@ -203,6 +205,32 @@ pub struct SelectArgs {
         value_name = "DIRS"
     )]
     pub source_path: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("granularity").args(["functions", "lines", "files", "addresses"])))]
+pub struct FlameArgs {
+    /// Profile files or URLs; several are merged.
+    #[arg(required = true, value_name = "PROFILE")]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Output SVG file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: String,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Differential flame graph against this earlier profile: widths from
+    /// PROFILE, growth red, shrink blue.
+    #[arg(long, value_name = "BASE", conflicts_with_all = ["base", "diff_base"])]
+    pub diff: Option<String>,
+    /// Icicle graph: roots at the top, growing down.
+    #[arg(long)]
+    pub icicle: bool,
+    /// Title above the graph.
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 mod go_flags;
 mod input;
+mod output;
 mod pipeline;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::List(a) => done(report::run(Kind::List, &a.report, Some(&a.regex))),
         Command::Diff(a) => done(report::run_diff(a)),
         Command::Merge(a) | Command::Convert(a) => done(commands::write::run(a)),
+        Command::Flame(a) => done(commands::flame::run(a)),
         Command::Record(a) => done(commands::record::run(a)),
         Command::Leaks(a) => commands::leaks::run(a),
         Command::Demo(a) => demo::run(a),

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod flame;
 pub mod leaks;
 pub mod record;
 pub mod report;

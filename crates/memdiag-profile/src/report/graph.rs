@@ -118,7 +118,7 @@ impl NodeTable {
     }
 
     /// The nodes of location `loc`, innermost frame first.
-    fn nodes_of(&self, loc: u32) -> &[u32] {
+    pub(crate) fn nodes_of(&self, loc: u32) -> &[u32] {
         let loc = loc as usize;
         &self.loc_nodes[self.loc_start[loc] as usize..self.loc_start[loc + 1] as usize]
     }

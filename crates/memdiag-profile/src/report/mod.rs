@@ -1,6 +1,7 @@
 //! Text reports with `go tool pprof`'s figures and layout: top, peek, tree,
 //! traces, list, raw, tags.
 
+pub mod flame;
 pub mod format;
 pub mod graph;
 pub mod header;
