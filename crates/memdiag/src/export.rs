@@ -274,6 +274,27 @@ fn build(peak: bool) -> Profile {
         p.comments.push(c);
     }
 
+    let half = 1u64 << (FP_SHIFT - 1);
+    let samples = snapshot.into_iter().map(|(frames, v)| {
+        let (inuse_objects, inuse_space) = if peak { (v[4], v[5]) } else { (v[2], v[3]) };
+        let values = [
+            ((v[0] + half) >> FP_SHIFT) as i64,
+            v[1] as i64,
+            ((inuse_objects + half) >> FP_SHIFT) as i64,
+            inuse_space as i64,
+        ];
+        (frames, values)
+    });
+    symbolize(p, samples)
+}
+
+/// Adds `samples` (return addresses, innermost first, and one value per
+/// sample type of `p`) to `p`: symbolized, the allocation path's frames
+/// dropped, equal stacks merged. Call with the reentrancy guard set.
+pub(crate) fn symbolize<F: AsRef<[usize]>, const N: usize>(
+    mut p: Profile,
+    samples: impl IntoIterator<Item = (F, [i64; N])>,
+) -> Profile {
     let mut main_map = None;
     if let Some(m) = main_mapping(&mut p) {
         main_map = Some((m.memory_start, m.memory_limit));
@@ -288,11 +309,10 @@ fn build(peak: bool) -> Profile {
         trimmed: HashMap::new(),
         main_map,
     };
-    let half = 1u64 << (FP_SHIFT - 1);
     let mut merged: HashMap<Vec<u32>, usize> = HashMap::new();
-    let mut samples: Vec<(Vec<u32>, [i64; 4])> = Vec::new();
-    for (frames, v) in snapshot {
-        let mut locs: Vec<u32> = frames.iter().map(|&a| b.location(a)).collect();
+    let mut out: Vec<(Vec<u32>, [i64; N])> = Vec::new();
+    for (frames, values) in samples {
+        let mut locs: Vec<u32> = frames.as_ref().iter().map(|&a| b.location(a)).collect();
         // Drop the allocation path's frames from the leaf end: whole
         // locations, then the inlined internal lines of the next one.
         let skip = locs
@@ -306,27 +326,20 @@ fn build(peak: bool) -> Profile {
         if let Some(leaf) = locs.first_mut() {
             *leaf = b.trim(*leaf);
         }
-        let (inuse_objects, inuse_space) = if peak { (v[4], v[5]) } else { (v[2], v[3]) };
-        let values = [
-            ((v[0] + half) >> FP_SHIFT) as i64,
-            v[1] as i64,
-            ((inuse_objects + half) >> FP_SHIFT) as i64,
-            inuse_space as i64,
-        ];
         match merged.get(&locs) {
             Some(&i) => {
-                for (a, x) in samples[i].1.iter_mut().zip(values) {
+                for (a, x) in out[i].1.iter_mut().zip(values) {
                     *a += x;
                 }
             }
             None => {
-                merged.insert(locs.clone(), samples.len());
-                samples.push((locs, values));
+                merged.insert(locs.clone(), out.len());
+                out.push((locs, values));
             }
         }
     }
     let mut p = b.p;
-    for (locs, values) in &samples {
+    for (locs, values) in &out {
         p.samples.push(locs, values, &[]);
     }
     p

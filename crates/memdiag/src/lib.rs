@@ -107,6 +107,19 @@
 //! memdiag`: a 16-frame unwind 40 ns; an unsampled 256-byte alloc+free
 //! 17.5 ns against 17.2 ns on bare System (16 bytes: 20.5 against 16.5).
 //!
+//! **Test scopes** ([`testing`]). A thread in a scope keeps its countdown
+//! at 0, so each of its allocations takes the slow path, which sends it to
+//! the arena with exact weights (size, one object) and the scope's tag in
+//! the header's spare word; no test is added to the fast path. The header
+//! then threads the block into the scope's per-shard list of live blocks
+//! (under the shard lock the arena takes anyway), and a small fixed table
+//! of scopes holds each one's live bytes and high-water mark (atomics).
+//! A free on any thread finds the tag in the header and credits the scope.
+//! Stacks are walked only up to the scope's entry frame. Closing a scope
+//! takes each shard lock once and walks its list: the blocks still live
+//! are the leak, by stack; they stay in the process profile as exact
+//! samples.
+//!
 //! **At exit.** With `MEMDIAG_PROFILE=path` in the environment, the profile
 //! is written to `path` when the process exits normally (an `atexit` handler,
 //! registered at the first allocation).
@@ -123,7 +136,9 @@
 //! reservation fails, per-thread caches of sampled blocks (rate 1 still
 //! takes a — thread-private — lock per allocation and free).
 
+use sampler::Decision;
 use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 mod export;
 #[cfg(feature = "http")]
@@ -131,7 +146,10 @@ pub mod http;
 mod lock;
 mod sampler;
 mod state;
+pub mod testing;
 mod unwind;
+
+pub use memdiag_macros::test;
 
 pub use export::{heap_profile, memory_stats, peak_profile, write_heap_profile, MemoryStats};
 pub use sampler::{sample_rate, set_sample_rate, DEFAULT_RATE};
@@ -144,7 +162,38 @@ pub mod __bench {
     /// (at most `buf.len()` frames); returns how many.
     #[inline(never)]
     pub fn capture(buf: &mut [usize]) -> usize {
-        crate::unwind::capture(0, buf)
+        crate::unwind::capture(0, usize::MAX, crate::uninit_view(buf))
+    }
+}
+
+/// `buf` as a buffer of possibly uninitialized slots, for the stack walks
+/// (which only write initialized values into it).
+fn uninit_view(buf: &mut [usize]) -> &mut [std::mem::MaybeUninit<usize>] {
+    // SAFETY: same layout; the callee writes initialized values only.
+    unsafe { &mut *(buf as *mut [usize] as *mut [std::mem::MaybeUninit<usize>]) }
+}
+
+/// Set by the first slow path of a [`Profiled`] allocator, which only runs
+/// when it is the global allocator: `testing` refuses to measure without.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a [`Profiled`] allocator serves this program's allocations.
+/// Call on a thread in a scope: its countdown stays at 0, so the probe
+/// below reaches `Profiled::alloc_slow` if Profiled is the global
+/// allocator (the guard leaves it unrecorded).
+pub(crate) fn installed() -> bool {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        sampler::enter(|| drop(std::hint::black_box(Box::new(0u8))));
+    }
+    INSTALLED.load(Ordering::Relaxed)
+}
+
+/// Notes that a Profiled allocator is the global one (a load first: at
+/// rate 1 every allocation gets here, and the line stays shared).
+#[inline(always)]
+fn mark_installed() {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
     }
 }
 
@@ -160,36 +209,54 @@ impl<A> Profiled<A> {
 }
 
 impl<A: GlobalAlloc> Profiled<A> {
-    /// Serves `layout` from the sampled arena, recording the caller's stack.
-    #[cold]
-    #[inline(never)]
+    /// Serves `layout` from the sampled arena, recording the caller's stack:
+    /// sampled (estimated weights) or, in a `testing` scope, exactly.
     /// `fp`, `sp`: the frame and stack pointer of the slow-path function
     /// that called this one: the recorded stack starts at its caller (the allocation site),
     /// so the profiler's own frames never show, however it was inlined.
+    #[cold]
+    #[inline(never)]
     unsafe fn alloc_sampled(
         &self,
         layout: Layout,
         zeroed: bool,
         (fp, sp): (usize, usize),
+        d: Decision,
     ) -> Option<*mut u8> {
         let size = layout.size();
+        let (scope, limit) = match d {
+            Decision::Scoped(s) => (s.tag, s.fp),
+            _ => (0, usize::MAX),
+        };
         let p = sampler::enter(|| {
-            let mut frames = [0usize; unwind::MAX_FRAMES];
-            let n = unwind::capture_site(fp, sp, &mut frames);
-            let (wbytes, wobjects) = weights(size, sampler::sample_rate());
+            let mut frames = [std::mem::MaybeUninit::<usize>::uninit(); unwind::MAX_FRAMES];
+            let n = unwind::capture_site(fp, sp, limit, &mut frames);
+            // SAFETY: the walk wrote the first `n` frames.
+            let frames = unsafe { &*(&frames[..n] as *const [_] as *const [usize]) };
+            let (wbytes, wobjects) = match scope {
+                0 => weights(size, sampler::sample_rate()),
+                _ => weights(size, 1),
+            };
             // SAFETY: forwarded from the caller's GlobalAlloc contract.
             unsafe {
                 state::alloc_sampled(
                     sampler::shard(),
                     size,
                     layout.align(),
-                    &frames[..n],
+                    frames,
                     wbytes,
                     wobjects,
+                    scope,
                 )
             }
         })
-        .flatten()?;
+        .flatten();
+        let Some(p) = p else {
+            if scope != 0 {
+                testing::scope::untracked(scope);
+            }
+            return None;
+        };
         if zeroed {
             // Recycled blocks hold old data.
             std::ptr::write_bytes(p, 0, size);
@@ -259,9 +326,11 @@ impl<A: GlobalAlloc> Profiled<A> {
     #[cold]
     #[inline(never)]
     unsafe fn alloc_slow(&self, layout: Layout, zeroed: bool) -> *mut u8 {
-        if sampler::decide(layout.size()) {
+        mark_installed();
+        let d = sampler::decide(layout.size());
+        if d != Decision::Skip {
             let anchor = (unwind::frame_pointer(), unwind::stack_pointer());
-            if let Some(p) = self.alloc_sampled(layout, zeroed, anchor) {
+            if let Some(p) = self.alloc_sampled(layout, zeroed, anchor, d) {
                 return p;
             }
         }
@@ -284,9 +353,15 @@ impl<A: GlobalAlloc> Profiled<A> {
     ) -> *mut u8 {
         let old_sampled = state::is_sampled(ptr);
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        let sampled = if expired && sampler::decide(new_size) {
+        let d = if expired {
+            mark_installed();
+            sampler::decide(new_size)
+        } else {
+            Decision::Skip
+        };
+        let sampled = if d != Decision::Skip {
             let anchor = (unwind::frame_pointer(), unwind::stack_pointer());
-            self.alloc_sampled(new_layout, false, anchor)
+            self.alloc_sampled(new_layout, false, anchor, d)
         } else {
             None
         };
@@ -314,7 +389,8 @@ impl<A: GlobalAlloc> Profiled<A> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // Not a glob: it would bring `memdiag::test` in as `test`.
+    use super::{state, weights};
 
     #[test]
     fn weights_at_rate_one_are_exact() {

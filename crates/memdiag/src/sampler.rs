@@ -30,6 +30,13 @@ pub(crate) struct ThreadState {
     stack_lo: Cell<usize>,
     /// This thread's arena shard (usize::MAX = not yet assigned).
     shard: Cell<usize>,
+    /// The `testing` scope this thread's allocations are charged to (0 =
+    /// none). While set, the countdown stays at 0 so every allocation
+    /// takes the slow path: the fast path needs no extra test.
+    scope: Cell<u32>,
+    /// Frame pointer of the scope's entry function: stacks of scoped
+    /// allocations are walked up to it, not to the thread's first frame.
+    scope_fp: Cell<usize>,
 }
 
 thread_local! {
@@ -41,6 +48,8 @@ thread_local! {
             stack_hi: Cell::new(0),
             stack_lo: Cell::new(0),
             shard: Cell::new(usize::MAX),
+            scope: Cell::new(0),
+            scope_fp: Cell::new(usize::MAX),
         }
     };
 }
@@ -57,18 +66,54 @@ pub(crate) fn countdown_expired(size: usize) -> bool {
     .unwrap_or(false)
 }
 
+/// What the slow path does with an allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Served by the inner allocator, unrecorded.
+    Skip,
+    /// Sampled, with estimated weights.
+    Sample,
+    /// Recorded exactly and charged to a `testing` scope.
+    Scoped(Scope),
+}
+
+/// A `testing` scope as the allocating thread knows it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) tag: u32,
+    /// Stack walks stop at this frame pointer.
+    pub(crate) fp: usize,
+}
+
 /// The slow path, after [`countdown_expired`]: whether to sample this
 /// allocation of `size` bytes (and, if so, the next interval is drawn).
 #[cold]
 #[inline(never)]
-pub(crate) fn decide(size: usize) -> bool {
-    TS.try_with(|t| slow(t, size as i64)).unwrap_or(false)
+pub(crate) fn decide(size: usize) -> Decision {
+    TS.try_with(|t| slow(t, size as i64))
+        .unwrap_or(Decision::Skip)
 }
 
-fn slow(t: &ThreadState, size: i64) -> bool {
+fn slow(t: &ThreadState, size: i64) -> Decision {
     if t.busy.get() {
-        return false;
+        return Decision::Skip;
     }
+    let tag = t.scope.get();
+    if tag != 0 {
+        t.countdown.set(0);
+        return Decision::Scoped(Scope {
+            tag,
+            fp: t.scope_fp.get(),
+        });
+    }
+    if sampled(t, size) {
+        Decision::Sample
+    } else {
+        Decision::Skip
+    }
+}
+
+fn sampled(t: &ThreadState, size: i64) -> bool {
     let rate = sample_rate();
     let first = t.rng.get() == 0;
     if first {
@@ -171,15 +216,46 @@ fn rate_from_env() -> Option<usize> {
 pub fn set_sample_rate(bytes: usize) {
     RATE.store(bytes, Ordering::Relaxed);
     let _ = TS.try_with(|t| {
-        if t.rng.get() == 0 {
-            seed(t);
+        if t.scope.get() == 0 {
+            redraw(t);
         }
-        t.countdown.set(if bytes == 0 {
-            OFF_RECHECK
-        } else {
-            draw(t, bytes)
-        });
     });
+}
+
+/// Starts a fresh countdown at the current rate (the exponential is
+/// memoryless, so a new draw is as good as the interrupted one).
+fn redraw(t: &ThreadState) {
+    if t.rng.get() == 0 {
+        seed(t);
+    }
+    let rate = sample_rate();
+    t.countdown.set(if rate == 0 {
+        OFF_RECHECK
+    } else {
+        draw(t, rate)
+    });
+}
+
+/// Charges this thread's allocations to scope `tag` (0: to none, and
+/// sampling resumes), walking their stacks up to frame pointer `fp`.
+/// Returns the previous tag.
+pub(crate) fn set_scope(tag: u32, fp: usize) -> u32 {
+    TS.try_with(|t| {
+        let prev = t.scope.replace(tag);
+        t.scope_fp.set(fp);
+        if tag != 0 {
+            t.countdown.set(0);
+        } else {
+            redraw(t);
+        }
+        prev
+    })
+    .unwrap_or(0)
+}
+
+/// The scope this thread's allocations are charged to (0: none).
+pub(crate) fn current_scope() -> u32 {
+    TS.try_with(|t| t.scope.get()).unwrap_or(0)
 }
 
 /// Runs `f` with the reentrancy guard set: allocations inside go straight to

@@ -8,6 +8,7 @@
 //! lock, and the per-stack counters are kept per shard.
 
 use crate::lock::SpinLock;
+use crate::testing::scope;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// Size (and alignment) of the reserved range sampled blocks come from.
@@ -54,10 +55,46 @@ struct Header {
     pad: u32,
     stack: u32,
     class: u32,
-    _spare: u32,
+    /// The `testing` scope the block is charged to (0: none). Read and
+    /// written under the shard's lock.
+    scope: u32,
     wbytes: u64,
+    /// Estimated objects (fixed point); for a scoped block, whose weight is
+    /// exactly one object, its links in the scope's list instead.
     wobjects: u64,
 }
+
+/// One object in fixed point: the weight of every scoped block.
+const ONE: u64 = 1 << FP_SHIFT;
+
+impl Header {
+    /// A scoped block's (previous, next) neighbours in its scope's list:
+    /// user-pointer offsets in the shard, 0 = none.
+    fn links(&self) -> (u32, u32) {
+        (self.wobjects as u32, (self.wobjects >> 32) as u32)
+    }
+
+    fn set_links(&mut self, prev: u32, next: u32) {
+        self.wobjects = prev as u64 | (next as u64) << 32;
+    }
+}
+
+/// A scope's live blocks in one shard (a doubly linked list threaded
+/// through their headers, so it allocates nothing) and what the scope
+/// allocated from this shard.
+#[derive(Clone, Copy)]
+struct ScopeList {
+    /// User-pointer offset of the first block in the shard, 0 = none.
+    head: u32,
+    allocs: u64,
+    bytes: u64,
+}
+
+const NO_BLOCKS: ScopeList = ScopeList {
+    head: 0,
+    allocs: 0,
+    bytes: 0,
+};
 
 #[repr(C)]
 struct Entry {
@@ -112,6 +149,8 @@ struct Shard {
     counters: *mut Counters,
     /// Live-byte change not yet added to `LIVE`.
     unflushed: i64,
+    /// Per scope slot: its blocks from this shard.
+    scopes: [ScopeList; scope::SLOTS],
 }
 
 /// One shard per cache-line pair, so two shards' locks never share a line.
@@ -129,6 +168,7 @@ static SHARD: [Padded; SHARDS] = [const {
         free: [0; 64],
         counters: std::ptr::null_mut(),
         unflushed: 0,
+        scopes: [NO_BLOCKS; scope::SLOTS],
     }))
 }; SHARDS];
 
@@ -435,6 +475,41 @@ impl Shard {
         c.store(c.load(Ordering::Relaxed).wrapping_add(d), Ordering::Relaxed);
     }
 
+    /// The header of the block at user-pointer offset `off`.
+    unsafe fn header(&self, off: u32) -> &'static mut Header {
+        &mut *((self.base + off as usize - HEADER) as *mut Header)
+    }
+
+    /// Puts the block at `user` at the head of scope `tag`'s list.
+    unsafe fn link(&mut self, tag: u32, user: usize, h: &mut Header) {
+        let off = (user - self.base) as u32;
+        let head = self.scopes[scope::slot(tag)].head;
+        if head != 0 {
+            let next = self.header(head);
+            let (_, nn) = next.links();
+            next.set_links(off, nn);
+        }
+        h.set_links(0, head);
+        self.scopes[scope::slot(tag)].head = off;
+    }
+
+    /// Takes the block with header `h` out of scope `tag`'s list.
+    unsafe fn unlink(&mut self, tag: u32, h: &Header) {
+        let (prev, next) = h.links();
+        if prev == 0 {
+            self.scopes[scope::slot(tag)].head = next;
+        } else {
+            let p = self.header(prev);
+            let (pp, _) = p.links();
+            p.set_links(pp, next);
+        }
+        if next != 0 {
+            let n = self.header(next);
+            let (_, nn) = n.links();
+            n.set_links(prev, nn);
+        }
+    }
+
     /// Records a change of `d` estimated live bytes in shard `k`.
     fn change_live(&mut self, k: usize, d: i64) {
         let live = &SHARD_LIVE[k];
@@ -558,9 +633,11 @@ pub(crate) fn table_bytes() -> u64 {
 }
 
 /// Allocates a sampled block of `size` bytes for the stack `frames`, with
-/// estimated (unsampled) weights, from shard `shard`. `None`: arena
-/// unavailable or exhausted, or an alignment above a page; the caller falls
-/// back to the inner allocator.
+/// estimated (unsampled) weights, from shard `shard`, charged to the
+/// `testing` scope `tag` if that is still open (then the weights must be
+/// exact: `size` bytes, one object). `None`: arena unavailable or
+/// exhausted, or an alignment above a page; the caller falls back to the
+/// inner allocator.
 pub(crate) unsafe fn alloc_sampled(
     shard: usize,
     size: usize,
@@ -568,6 +645,7 @@ pub(crate) unsafe fn alloc_sampled(
     frames: &[usize],
     wbytes: u64,
     wobjects: u64,
+    tag: u32,
 ) -> Option<*mut u8> {
     if !ensure_init() {
         return None;
@@ -585,16 +663,23 @@ pub(crate) unsafe fn alloc_sampled(
     st.add(stack, 2, wobjects);
     st.add(stack, 3, wbytes);
     st.change_live(k, wbytes as i64);
-    drop(st);
-    let h = (user - HEADER) as *mut Header;
-    h.write(Header {
+    let h = &mut *((user - HEADER) as *mut Header);
+    *h = Header {
         pad: pad as u32,
         stack,
         class,
-        _spare: 0,
+        scope: 0,
         wbytes,
         wobjects,
-    });
+    };
+    if tag != 0 && scope::is_open(tag) {
+        h.scope = tag;
+        st.link(tag, user, h);
+        let list = &mut st.scopes[scope::slot(tag)];
+        list.allocs += 1;
+        list.bytes += size as u64;
+        scope::grow(tag, size as u64);
+    }
     Some(user as *mut u8)
 }
 
@@ -602,9 +687,11 @@ pub(crate) unsafe fn alloc_sampled(
 /// shard it came from.
 pub(crate) unsafe fn free_sampled(p: *mut u8) {
     let user = p as usize;
-    let h = &*((user - HEADER) as *const Header);
-    let block = user - h.pad as usize;
-    let (stack, class, wbytes, wobjects) = (h.stack, h.class, h.wbytes, h.wobjects);
+    let h = (user - HEADER) as *mut Header;
+    // `pad` and `class` never change while the block lives; the other
+    // fields are read under the lock (a scope's detach writes them).
+    let block = user - (*h).pad as usize;
+    let class = (*h).class;
     if class >= RELEASE_CLASS {
         // Still ours: give the pages past the first back before listing it.
         libc::madvise(
@@ -615,11 +702,60 @@ pub(crate) unsafe fn free_sampled(p: *mut u8) {
     }
     let k = (block - ARENA_BASE.load(Ordering::Relaxed)) >> SHARD_BITS;
     let mut st = SHARD[k].0.lock();
+    let h = &*h;
+    let (stack, wbytes, mut wobjects) = (h.stack, h.wbytes, h.wobjects);
+    if h.scope != 0 {
+        st.unlink(h.scope, h);
+        scope::shrink(h.scope, wbytes);
+        wobjects = ONE;
+    }
     st.add(stack, 2, wobjects.wrapping_neg());
     st.add(stack, 3, wbytes.wrapping_neg());
     st.change_live(k, -(wbytes as i64));
     *(block as *mut usize) = st.free[class as usize];
     st.free[class as usize] = block;
+}
+
+/// What a closed `testing` scope left: its live blocks as (stack, bytes),
+/// how many blocks and bytes it allocated.
+pub(crate) struct ScopeRest {
+    pub(crate) live: Vec<(u32, u64)>,
+    pub(crate) allocs: u64,
+    pub(crate) bytes: u64,
+}
+
+/// Detaches the scope `tag`, already closed (no block joins it any more),
+/// from its live blocks, which stay ordinary exact-weight samples, and
+/// returns them. Call with the reentrancy guard set: this allocates (from
+/// the inner allocator, so with a shard lock held).
+pub(crate) fn detach_scope(tag: u32) -> ScopeRest {
+    let mut rest = ScopeRest {
+        live: Vec::new(),
+        allocs: 0,
+        bytes: 0,
+    };
+    for shard in &SHARD {
+        let mut st = shard.0.lock();
+        let list = std::mem::replace(&mut st.scopes[scope::slot(tag)], NO_BLOCKS);
+        rest.allocs += list.allocs;
+        rest.bytes += list.bytes;
+        let mut off = list.head;
+        while off != 0 {
+            // SAFETY: every offset in the list is a live block of this
+            // shard, which stays live while we hold its lock.
+            let h = unsafe { st.header(off) };
+            rest.live.push((h.stack, h.wbytes));
+            off = h.links().1;
+            h.scope = 0;
+            h.wobjects = ONE;
+        }
+    }
+    rest
+}
+
+/// The return addresses of stack `id` (innermost first).
+pub(crate) fn stack_frames(id: u32) -> &'static [usize] {
+    frames_of(entry(id as usize))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! with a DWARF fallback (the `backtrace` crate: libgcc's unwinder over
 //! `.eh_frame`).
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Most frames kept per stack.
@@ -71,16 +72,25 @@ pub fn unwind_mode() -> Unwind {
 
 /// The stack of the allocation site, by the current [`unwind_mode`]: `fp`
 /// and `sp` are the frame and stack pointer of the profiler's outermost
-/// (never inlined) slow-path function; the stack starts at its caller.
-pub(crate) fn capture_site(fp: usize, sp: usize, buf: &mut [usize]) -> usize {
+/// (never inlined) slow-path function; the stack starts at its caller and
+/// ends below the frame whose frame pointer is `limit` (`usize::MAX`: the
+/// whole stack).
+/// `buf` is left uninitialized by the caller (zeroing it costs more than a
+/// short walk); the first frames returned are written.
+pub(crate) fn capture_site(
+    fp: usize,
+    sp: usize,
+    limit: usize,
+    buf: &mut [MaybeUninit<usize>],
+) -> usize {
     let mode = unwind_mode();
     if mode != Unwind::Dwarf {
-        let n = capture(fp, buf);
+        let n = capture(fp, limit, buf);
         if n >= 2 || mode == Unwind::FramePointers {
             return n;
         }
     }
-    capture_dwarf(sp, buf)
+    capture_dwarf(sp, limit, buf)
 }
 
 /// DWARF unwinding (libgcc's `_Unwind_Backtrace` through the `backtrace`
@@ -88,8 +98,9 @@ pub(crate) fn capture_site(fp: usize, sp: usize, buf: &mut [usize]) -> usize {
 /// skipped up to and including the one whose canonical frame address is
 /// the first above `sp` — the slow-path function itself, whose stack
 /// pointer `sp` is — so the first frame kept is its caller, as with the
-/// frame-pointer walk.
-pub(crate) fn capture_dwarf(sp: usize, buf: &mut [usize]) -> usize {
+/// frame-pointer walk. Stops at the first frame whose canonical frame
+/// address lies above `limit`: the frame `limit` is the frame pointer of.
+pub(crate) fn capture_dwarf(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -> usize {
     let mut n = 0;
     let mut seen_anchor = false;
     // SAFETY: called with the reentrancy guard set; the unwinder only reads
@@ -105,10 +116,10 @@ pub(crate) fn capture_dwarf(sp: usize, buf: &mut [usize]) -> usize {
                 return true;
             }
             let ip = frame.ip() as usize;
-            if ip == 0 || n >= buf.len() {
+            if ip == 0 || n >= buf.len() || frame.sp() as usize > limit {
                 return false;
             }
-            buf[n] = ip;
+            buf[n].write(ip);
             n += 1;
             true
         });
@@ -162,7 +173,8 @@ pub(crate) fn frame_pointer() -> usize {
 /// Fills `buf` with return addresses, innermost first, starting with the
 /// return address of the frame whose frame pointer is `start` (from
 /// [`frame_pointer`] in a caller of this function), or of this function's
-/// own frame if `start` is 0; returns how many.
+/// own frame if `start` is 0, up to (not including) the frame record at
+/// `limit` and above; returns how many.
 ///
 /// Every frame record is checked before it is read: 8-byte aligned, above
 /// the current stack pointer, below the stack top (the walk only runs when
@@ -170,7 +182,7 @@ pub(crate) fn frame_pointer() -> usize {
 /// strictly above the previous one. Anything odd ends the walk, so a frame
 /// without a frame pointer truncates the stack rather than crashing.
 #[inline(never)]
-pub(crate) fn capture(start: usize, buf: &mut [usize]) -> usize {
+pub(crate) fn capture(start: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -> usize {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         let Some((bottom, hi)) = crate::sampler::stack_bounds() else {
@@ -186,7 +198,7 @@ pub(crate) fn capture(start: usize, buf: &mut [usize]) -> usize {
         let mut fp = if start != 0 { start } else { frame_pointer() };
         let mut n = 0;
         while n < buf.len() {
-            if fp & 7 != 0 || fp < lo || fp.saturating_add(16) > hi {
+            if fp & 7 != 0 || fp < lo || fp.saturating_add(16) > hi || fp >= limit {
                 break;
             }
             // SAFETY: [fp, fp+16) lies within the live part of this thread's
@@ -198,7 +210,7 @@ pub(crate) fn capture(start: usize, buf: &mut [usize]) -> usize {
             if ret == 0 {
                 break;
             }
-            buf[n] = ret;
+            buf[n].write(ret);
             n += 1;
             if next <= fp {
                 break;
@@ -209,7 +221,7 @@ pub(crate) fn capture(start: usize, buf: &mut [usize]) -> usize {
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
-        let _ = (start, buf);
+        let _ = (start, limit, buf);
         0
     }
 }
@@ -221,7 +233,7 @@ mod tests {
     #[inline(never)]
     fn recurse(depth: usize, out: &mut [usize; MAX_FRAMES]) -> usize {
         if depth == 0 {
-            return capture(0, out);
+            return capture(0, usize::MAX, crate::uninit_view(out));
         }
         let n = recurse(depth - 1, out);
         std::hint::black_box(n)
