@@ -43,6 +43,10 @@ pub enum Command {
     Record(RecordArgs),
     /// Find leaking allocation sites in a series of heap profiles (exit 1 when a leak is found).
     Leaks(LeaksArgs),
+    /// Write a self-contained HTML report: summary, top table, flame graph (and a timeline for a recording).
+    Report(HtmlArgs),
+    /// Serve the interactive HTML report on 127.0.0.1 (sample type, focus, ignore, base, source).
+    Web(WebArgs),
     /// The whole job in one command: run a demo service that leaks, record it, report the leak.
     Demo(DemoArgs),
     /// The demo service `demo` runs (a scenario with the memdiag collector and endpoint).
@@ -80,6 +84,7 @@ pub const GO_STYLE_FLAGS: &[&str] = &[
     "output",
     "force",
     "alpha",
+    "port",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -205,6 +210,35 @@ pub struct SelectArgs {
         value_name = "DIRS"
     )]
     pub source_path: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("granularity").args(["functions", "lines", "files", "addresses"])))]
+pub struct HtmlArgs {
+    /// Profile files or URLs (merged), or one directory written by `memdiag record`.
+    #[arg(required = true, value_name = "PROFILE|DIR")]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Output file (one self-contained HTML page).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: String,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("granularity").args(["functions", "lines", "files", "addresses"])))]
+pub struct WebArgs {
+    /// Profile files or URLs (merged), or one directory written by `memdiag record`.
+    #[arg(required = true, value_name = "PROFILE|DIR|URL")]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Port to serve on, on 127.0.0.1 only (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    pub port: u16,
 }
 
 #[derive(Args, Debug, Clone)]

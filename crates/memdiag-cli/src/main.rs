@@ -8,6 +8,7 @@ mod go_flags;
 mod input;
 mod output;
 mod pipeline;
+mod view;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,8 @@ fn main() -> ExitCode {
         Command::Flame(a) => done(commands::flame::run(a)),
         Command::Record(a) => done(commands::record::run(a)),
         Command::Leaks(a) => commands::leaks::run(a),
+        Command::Report(a) => done(commands::html::run(a)),
+        Command::Web(a) => done(commands::web::run(a)),
         Command::Demo(a) => demo::run(a),
         Command::DemoService(a) if a.list => {
             print!("{}", demo::service::list());

@@ -31,7 +31,7 @@ pub fn load_combined(inputs: &[String]) -> Result<Profile> {
 /// [`load_combined`], then names simplified as Go's symbolizer does for
 /// every profile it reports on (`alloc::vec::from_elem<u8>` →
 /// `alloc::vec::from_elem`).
-fn load_for_report(inputs: &[String]) -> Result<Profile> {
+pub fn load_for_report(inputs: &[String]) -> Result<Profile> {
     let mut p = load_combined(inputs)?;
     ops::demangle_functions(&mut p, ops::Demangle::default(), false);
     Ok(p)
@@ -73,16 +73,42 @@ fn sample_index(profile: &Profile, select: &SelectArgs) -> Result<usize> {
 }
 
 pub fn prepare(inputs: &[String], select: &SelectArgs) -> Result<Prepared> {
-    let mut profile = load_for_report(inputs)?;
+    let profile = load_for_report(inputs)?;
     let base = match (&select.base, &select.diff_base) {
         (Some(b), _) => Some((b, false)),
         (None, Some(b)) => Some((b, true)),
         (None, None) => None,
     };
-    if let Some((base_input, diff)) = base {
-        let base_profile = load_for_report(std::slice::from_ref(base_input))?;
-        profile = ops::subtract_base(profile, base_profile, diff)
-            .with_context(|| format!("subtracting base {base_input}"))?;
+    let base = match base {
+        Some((input, diff)) => Some(Base {
+            profile: load_for_report(std::slice::from_ref(input))?,
+            diff,
+            name: input.clone(),
+        }),
+        None => None,
+    };
+    prepare_loaded(profile, base, select, inputs.join(" "))
+}
+
+/// A loaded base profile to subtract (`-base`, or `-diff_base` when `diff`).
+pub struct Base {
+    pub profile: Profile,
+    pub diff: bool,
+    pub name: String,
+}
+
+/// [`prepare`] for profiles already loaded with [`load_for_report`] (the
+/// `web` command keeps them in memory); `select`'s base inputs are ignored
+/// in favour of `base`.
+pub fn prepare_loaded(
+    mut profile: Profile,
+    base: Option<Base>,
+    select: &SelectArgs,
+    source_name: String,
+) -> Result<Prepared> {
+    if let Some(base) = base {
+        profile = ops::subtract_base(profile, base.profile, base.diff)
+            .with_context(|| format!("subtracting base {}", base.name))?;
     }
     // Go ignores a failure here (a drop_frames regex it cannot compile).
     let _ = ops::remove_uninteresting(&mut profile);
@@ -126,7 +152,7 @@ pub fn prepare(inputs: &[String], select: &SelectArgs) -> Result<Prepared> {
         node_count: select.nodecount,
         node_fraction: select.nodefraction,
         cum_sort: select.cum,
-        source_name: inputs.join(" "),
+        source_name,
         total: Some(total),
         active_filters: active_filters(&filters),
         ..Options::default()

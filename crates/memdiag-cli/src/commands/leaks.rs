@@ -20,7 +20,57 @@ use crate::commands::record::INDEX_FILE;
 /// Exit status when a leak is reported.
 const FOUND: u8 = 1;
 
+/// A series of snapshots and its leak analysis, before rendering: `leaks`
+/// prints it, `report` and `web` plot it.
+pub struct Analysis {
+    /// The snapshot files, in the order given (or listed by the index).
+    pub files: Vec<PathBuf>,
+    /// Each snapshot's `time_nanos` and file, oldest first.
+    pub by_time: Vec<(i64, PathBuf)>,
+    pub series: leaks::Series,
+    pub report: LeakReport,
+    /// Problems worth telling the user, not yet printed.
+    pub warnings: Vec<String>,
+}
+
 pub fn run(args: &LeaksArgs) -> Result<ExitCode> {
+    let Analysis {
+        files,
+        series,
+        report,
+        warnings,
+        ..
+    } = analyze(args)?;
+    for w in &warnings {
+        eprintln!("memdiag: warning: {w}");
+    }
+    if series.sample_type.0.starts_with("alloc_") {
+        eprintln!(
+            "memdiag: warning: {} counts every allocation since the program started and only grows, so every site that allocates looks like a leak; leaks is meant for inuse_space or inuse_objects",
+            series.sample_type.0
+        );
+    }
+    if args.json {
+        let out = JsonOutput {
+            files: files.iter().map(|f| f.display().to_string()).collect(),
+            warnings: &warnings,
+            report: &report,
+        };
+        let mut s = serde_json::to_string_pretty(&out).context("encoding JSON")?;
+        s.push('\n');
+        write_stdout(&s)?;
+    } else {
+        write_stdout(&to_text(&report, args.nodecount))?;
+    }
+    Ok(if report.has_leaks() {
+        ExitCode::from(FOUND)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Reads the snapshots `args` names, one at a time, and analyzes them.
+pub fn analyze(args: &LeaksArgs) -> Result<Analysis> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         bail!("--alpha {}: must be between 0 and 1", args.alpha);
     }
@@ -109,37 +159,21 @@ pub fn run(args: &LeaksArgs) -> Result<ExitCode> {
         Ok(())
     })?;
     check_times(&times, from_index, &mut warnings)?;
-    for w in &warnings {
-        eprintln!("memdiag: warning: {w}");
-    }
+    let mut by_time: Vec<(i64, PathBuf)> =
+        times.iter().map(|&(t, f)| (t, f.to_path_buf())).collect();
+    by_time.sort_by_key(|t| t.0);
     let series = builder.finish();
-    if series.sample_type.0.starts_with("alloc_") {
-        eprintln!(
-            "memdiag: warning: {} counts every allocation since the program started and only grows, so every site that allocates looks like a leak; leaks is meant for inuse_space or inuse_objects",
-            series.sample_type.0
-        );
-    }
     let params = Params {
         alpha: args.alpha,
         ..Params::default()
     };
     let report = leaks::analyze(&series, &params);
-    if args.json {
-        let out = JsonOutput {
-            files: files.iter().map(|f| f.display().to_string()).collect(),
-            warnings: &warnings,
-            report: &report,
-        };
-        let mut s = serde_json::to_string_pretty(&out).context("encoding JSON")?;
-        s.push('\n');
-        write_stdout(&s)?;
-    } else {
-        write_stdout(&to_text(&report, args.nodecount))?;
-    }
-    Ok(if report.has_leaks() {
-        ExitCode::from(FOUND)
-    } else {
-        ExitCode::SUCCESS
+    Ok(Analysis {
+        files,
+        by_time,
+        series,
+        report,
+        warnings,
     })
 }
 
@@ -275,7 +309,7 @@ fn check_times(times: &[(i64, &Path)], ordered: bool, warnings: &mut Vec<String>
 
 /// The site names of the rows, with callers added (`f ← caller`) where
 /// several rows would otherwise read the same.
-fn labels(rows: &[&SiteVerdict]) -> Vec<String> {
+pub fn labels(rows: &[&SiteVerdict]) -> Vec<String> {
     let callers = |s: &SiteVerdict| -> Vec<String> {
         let at = s.stack.iter().position(|f| *f == s.site).unwrap_or(0);
         s.stack.iter().skip(at + 1).cloned().collect()

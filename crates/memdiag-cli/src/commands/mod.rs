@@ -1,7 +1,9 @@
 //! One module per command.
 
 pub mod flame;
+pub mod html;
 pub mod leaks;
 pub mod record;
 pub mod report;
+pub mod web;
 pub mod write;
