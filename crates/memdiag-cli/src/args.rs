@@ -47,6 +47,8 @@ pub enum Command {
     Report(HtmlArgs),
     /// Serve the interactive HTML report on 127.0.0.1 (sample type, focus, ignore, base, source).
     Web(WebArgs),
+    /// Static checks for leak patterns in Rust sources, like `go vet` (exit 1 when something is found).
+    Lint(LintArgs),
     /// The whole job in one command: run a demo service that leaks, record it, report the leak.
     Demo(DemoArgs),
     /// The demo service `demo` runs (a scenario with the memdiag collector and endpoint).
@@ -338,6 +340,40 @@ pub struct LeaksArgs {
     /// Print machine-readable JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Suppress a finding with `// memdiag:allow(rule-id)` on its line, the line before, or its item; or in memdiag-lint.toml.\nExit status: 0 nothing found, 1 findings, 2 bad input or usage."
+)]
+pub struct LintArgs {
+    /// Crate or workspace directories, or .rs files (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// List heap-allocation sites per function instead (like Go's -gcflags=-m), those in loops flagged.
+    #[arg(long = "alloc-sites", visible_alias = "alloc_sites")]
+    pub alloc_sites: bool,
+    /// Config file (default: the nearest memdiag-lint.toml above the first PATH).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Also check tests, benches and examples.
+    #[arg(long = "include-tests")]
+    pub include_tests: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LintFormat {
+    /// rustc-style diagnostics
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+    /// One JSON line of counts and throughput (for scripts/bench-lint).
+    #[value(hide = true)]
+    Stats,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Flame(a) => done(commands::flame::run(a)),
         Command::Record(a) => done(commands::record::run(a)),
         Command::Leaks(a) => commands::leaks::run(a),
+        Command::Lint(a) => commands::lint::run(a),
         Command::Report(a) => done(commands::html::run(a)),
         Command::Web(a) => done(commands::web::run(a)),
         Command::Demo(a) => demo::run(a),

@@ -3,6 +3,7 @@
 pub mod flame;
 pub mod html;
 pub mod leaks;
+pub mod lint;
 pub mod record;
 pub mod report;
 pub mod web;

@@ -1,0 +1,89 @@
+//! One lint run: read and parse files in parallel, run every enabled rule on
+//! each (with suppressions applied), merge the crate-wide facts, then keep
+//! the crate-wide hits the facts confirm.
+
+use crate::config::Config;
+use crate::facts::Facts;
+use crate::finding::FileWarning;
+use crate::report::Report;
+use crate::rules::{Hit, RULES};
+use crate::source::with_source;
+use crate::suppress::Suppressions;
+use crate::walk;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Lints the `.rs` files under `paths` (dirs are walked, files read as given).
+/// Never fails: unreadable or unparsable files become [`Report::warnings`].
+pub fn lint(paths: &[PathBuf], config: &Config) -> Report {
+    let files = walk::rust_files(paths, config.include_tests);
+    let results: Vec<FileResult> = files.par_iter().map(|p| lint_file(p, config)).collect();
+    let mut report = Report {
+        files_scanned: files.len(),
+        ..Report::default()
+    };
+    let mut facts = Facts::default();
+    let mut hits = Vec::new();
+    for r in results {
+        report.lines_scanned += r.lines;
+        report.warnings.extend(r.warning);
+        facts.merge(r.facts);
+        hits.extend(r.hits);
+    }
+    for (rule, hit) in hits {
+        let confirmed = match (RULES[rule].confirm, &hit.key) {
+            (Some(confirm), Some(key)) => confirm(key, &facts),
+            _ => true,
+        };
+        if confirmed && !config.allowed(hit.finding.rule, &hit.finding.path) {
+            report.findings.push(hit.finding);
+        }
+    }
+    report.sort();
+    report
+}
+
+/// What one file contributes; all of it `Send`, unlike syn's trees.
+#[derive(Default)]
+pub(crate) struct FileResult {
+    pub lines: usize,
+    pub warning: Option<FileWarning>,
+    pub facts: Facts,
+    /// (index into `RULES`, hit).
+    pub hits: Vec<(usize, Hit)>,
+}
+
+fn lint_file(path: &Path, config: &Config) -> FileResult {
+    let (lines, result) = with_source(path, |file| {
+        let suppressions = Suppressions::of(file.text, &file.ast, config.include_tests);
+        let mut hits = Vec::new();
+        for (i, rule) in RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| config.enabled(r.info.id))
+        {
+            let mut found = Vec::new();
+            (rule.check)(file, &mut found);
+            hits.extend(
+                found
+                    .into_iter()
+                    .filter(|h| !suppressions.allows(h.finding.rule, h.finding.line))
+                    .map(|h| (i, h)),
+            );
+        }
+        FileResult {
+            lines: 0,
+            warning: None,
+            facts: Facts::of_file(file),
+            hits,
+        }
+    });
+    match result {
+        Ok(r) => FileResult { lines, ..r },
+        Err(w) => FileResult {
+            lines,
+            warning: Some(w),
+            ..FileResult::default()
+        },
+    }
+}

@@ -1,0 +1,167 @@
+//! Names the collection a method call or assignment acts on, seeing through
+//! guards: `self.cache.lock().unwrap().insert(..)`, `let mut g =
+//! self.cache.write(); g.remove(..)` and `CACHE.with(|c| c.borrow_mut().push(..))`
+//! all act on `cache`/`CACHE`.
+
+use std::collections::HashMap;
+use syn::visit::{self, Visit};
+use syn::Expr;
+
+/// Methods that only reach the value behind a lock, cell or option.
+const GUARDS: &[&str] = &[
+    "lock",
+    "read",
+    "write",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "borrow",
+    "borrow_mut",
+    "get_mut",
+    "as_mut",
+    "as_ref",
+    "deref_mut",
+    "unwrap",
+    "expect",
+    "get",
+    "load",
+    "pin",
+];
+
+/// The collection an expression is rooted at.
+#[derive(Clone, Debug)]
+pub(crate) struct Root {
+    pub name: String,
+    /// A struct field or a static (upper-case path): it outlives the call.
+    pub long_lived: bool,
+}
+
+pub(crate) enum Use<'ast> {
+    Method(&'ast syn::ExprMethodCall),
+    /// Assigned a new value, or moved out with `mem::take`/`replace`/`swap`.
+    Reset,
+}
+
+pub(crate) fn walk<'ast>(file: &'ast syn::File, f: &mut dyn FnMut(&Root, Use<'ast>)) {
+    Receivers {
+        aliases: HashMap::new(),
+        f,
+    }
+    .visit_file(file);
+}
+
+struct Receivers<'a, 'ast> {
+    /// Local binding -> what it guards; per fn, never cleared inside one.
+    aliases: HashMap<String, Root>,
+    f: &'a mut dyn FnMut(&Root, Use<'ast>),
+}
+
+impl Receivers<'_, '_> {
+    fn root(&self, e: &Expr) -> Option<Root> {
+        match e {
+            Expr::MethodCall(m) if GUARDS.contains(&m.method.to_string().as_str()) => {
+                self.root(&m.receiver)
+            }
+            Expr::Try(t) => self.root(&t.expr),
+            Expr::Await(a) => self.root(&a.base),
+            Expr::Paren(p) => self.root(&p.expr),
+            Expr::Reference(r) => self.root(&r.expr),
+            Expr::Unary(u) => self.root(&u.expr),
+            Expr::Index(i) => self.root(&i.expr),
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(n) => Some(Root {
+                    name: n.to_string(),
+                    long_lived: true,
+                }),
+                syn::Member::Unnamed(_) => self.root(&f.base),
+            },
+            Expr::Path(p) => {
+                let ident = p.path.segments.last()?.ident.to_string();
+                if let Some(r) = self
+                    .aliases
+                    .get(&ident)
+                    .filter(|_| p.path.segments.len() == 1)
+                {
+                    return Some(r.clone());
+                }
+                let is_static = ident.len() > 1
+                    && ident
+                        .chars()
+                        .all(|c| c.is_uppercase() || c == '_' || c.is_numeric());
+                Some(Root {
+                    name: ident,
+                    long_lived: is_static,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (syn::Pat::Ident(p), Some(init)) = (strip_type(&l.pat), &l.init) {
+            if let Some(root) = self.root(&init.expr).filter(|r| r.long_lived) {
+                self.aliases.insert(p.ident.to_string(), root);
+            }
+        }
+        visit::visit_local(self, l);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let Some(root) = self.root(&m.receiver) {
+            // `STATIC.with(|v| ..)`: `v` stands for the static inside the closure.
+            if m.method == "with" || m.method.to_string().starts_with("with_borrow") {
+                for arg in &m.args {
+                    if let Expr::Closure(c) = arg {
+                        if let Some(syn::Pat::Ident(p)) = c.inputs.first().map(strip_type) {
+                            self.aliases.insert(p.ident.to_string(), root.clone());
+                        }
+                    }
+                }
+            }
+            (self.f)(&root, Use::Method(m));
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let Some(root) = self.root(&a.left) {
+            (self.f)(&root, Use::Reset);
+        }
+        visit::visit_expr_assign(self, a);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let moves_out = matches!(&*c.func, Expr::Path(p) if p.path.segments.last()
+            .is_some_and(|s| ["take", "replace", "swap"].contains(&s.ident.to_string().as_str())));
+        if moves_out {
+            for arg in &c.args {
+                if let Some(root) = matches!(arg, Expr::Reference(_))
+                    .then(|| self.root(arg))
+                    .flatten()
+                {
+                    (self.f)(&root, Use::Reset);
+                }
+            }
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.aliases.clear();
+        visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.aliases.clear();
+        visit::visit_impl_item_fn(self, f);
+    }
+}
+
+fn strip_type(p: &syn::Pat) -> &syn::Pat {
+    match p {
+        syn::Pat::Type(t) => &t.pat,
+        other => other,
+    }
+}

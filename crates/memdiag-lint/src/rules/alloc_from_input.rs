@@ -1,0 +1,280 @@
+//! `alloc-from-input`: `with_capacity`/`reserve`/`reserve_exact`/`resize` or
+//! `vec![x; n]` sized by a value that came from input, with no bound checked.
+//!
+//! Input, per fn: the result of a `read_*`/`get_u32`-style read, of
+//! `from_{le,be,ne}_bytes`, `parse()`, `from_str*`, or of a decoding call
+//! (`decode*`, `deserialize*`, `from_slice`, `from_reader`), so also any field
+//! of such a value (a decoded header's `len`); and size-named parameters
+//! (`len`, `size`, `count`, `length`, `*_len`..) of fns named
+//! `read*`/`decode*`/`parse*`/`deserialize*`/`from_bytes*` (not `max_*`,
+//! `min_*`, `limit*`: those are bounds). Values computed
+//! from those are input too. A value compared with `<`/`>` anywhere in the fn
+//! (also inside macros like `assert!`), or passed through `min`/`clamp`,
+//! counts as bounded.
+
+use super::{Hit, Rule, RuleInfo};
+use crate::source::{ends_with, SourceFile};
+use proc_macro2::{TokenStream, TokenTree};
+use std::collections::HashSet;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::Expr;
+
+static INFO: RuleInfo = RuleInfo {
+    id: "alloc-from-input",
+    summary: "allocation sized by untrusted input",
+    help: "check the size against a limit (or against the bytes actually available) before allocating, e.g. `n.min(MAX_PREALLOC)`",
+};
+
+pub(crate) const RULE: Rule = Rule {
+    info: &INFO,
+    check,
+    confirm: None,
+};
+
+const SIZE_METHODS: &[&str] = &["reserve", "reserve_exact", "resize"];
+const DECODER_PREFIXES: &[&str] = &["read", "decode", "parse", "deserialize", "from_bytes"];
+
+fn check(file: &SourceFile, out: &mut Vec<Hit>) {
+    Fns { file, out }.visit_file(&file.ast);
+}
+
+struct Fns<'a, 'f> {
+    file: &'a SourceFile<'f>,
+    out: &'a mut Vec<Hit>,
+}
+
+impl Fns<'_, '_> {
+    fn body(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let mut bounded = Bounded(HashSet::new());
+        bounded.visit_block(block);
+        let mut flow = Flow {
+            file: self.file,
+            tainted: HashSet::new(),
+            bounded: bounded.0,
+            out: &mut *self.out,
+        };
+        let name = sig.ident.to_string();
+        if DECODER_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            for input in &sig.inputs {
+                if let syn::FnArg::Typed(t) = input {
+                    if let syn::Pat::Ident(p) = &*t.pat {
+                        if size_name(&p.ident.to_string()) {
+                            flow.tainted.insert(p.ident.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        flow.visit_block(block);
+    }
+}
+
+impl<'ast> Visit<'ast> for Fns<'_, '_> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.body(&f.sig, &f.block);
+        visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.body(&f.sig, &f.block);
+        visit::visit_impl_item_fn(self, f);
+    }
+}
+
+/// A name for a size; `max_*`/`min_*`/`limit*` name bounds, not input.
+fn size_name(s: &str) -> bool {
+    !["max", "min", "limit"].iter().any(|p| s.starts_with(p))
+        && (matches!(s, "len" | "length" | "size" | "count" | "capacity")
+            || ["_len", "_length", "_size", "_count"]
+                .iter()
+                .any(|x| s.ends_with(x)))
+}
+
+/// Walks one fn body in order, tracking which bindings hold input.
+struct Flow<'a, 'f> {
+    file: &'a SourceFile<'f>,
+    tainted: HashSet<String>,
+    bounded: HashSet<String>,
+    out: &'a mut Vec<Hit>,
+}
+
+impl Flow<'_, '_> {
+    fn is_input(&self, e: &Expr) -> bool {
+        let mut t = Taint {
+            flow: self,
+            found: false,
+        };
+        t.visit_expr(e);
+        t.found
+    }
+
+    fn sink(&mut self, arg: &Expr, span: proc_macro2::Span, what: &str) {
+        if self.is_input(arg) {
+            let msg =
+                format!("{what} sized by a value read from input, with no upper bound checked");
+            self.out.push(self.file.hit(&INFO, span, msg));
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Flow<'_, '_> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        visit::visit_local(self, l);
+        let pat = match &l.pat {
+            syn::Pat::Type(t) => &*t.pat,
+            p => p,
+        };
+        if let (syn::Pat::Ident(p), Some(init)) = (pat, &l.init) {
+            let name = p.ident.to_string();
+            if !self.bounded.contains(&name) && self.is_input(&init.expr) {
+                self.tainted.insert(name);
+            }
+        }
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let with_capacity = self
+            .file
+            .callee(c)
+            .is_some_and(|p| ends_with(&p, &["with_capacity"]));
+        if let (true, Some(arg)) = (with_capacity, c.args.first()) {
+            self.sink(arg, c.span(), "`with_capacity`");
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if SIZE_METHODS.contains(&m.method.to_string().as_str()) {
+            if let Some(arg) = m.args.first() {
+                self.sink(arg, m.span(), &format!("`{}`", m.method));
+            }
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if mac.path.is_ident("vec") {
+            if let Ok((_, len)) = mac.parse_body_with(|input: syn::parse::ParseStream| {
+                let elem: Expr = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                Ok((elem, input.parse::<Expr>()?))
+            }) {
+                self.sink(&len, mac.span(), "`vec![_; n]`");
+            }
+        }
+    }
+
+    // Nested items (fns, impls) are walked on their own by `Fns`.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Does an expression carry input (and not through `min`/`clamp`)?
+struct Taint<'a, 'b, 'f> {
+    flow: &'a Flow<'b, 'f>,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        let name = m.method.to_string();
+        if matches!(name.as_str(), "min" | "clamp") {
+            return;
+        }
+        let is_get_int = name
+            .strip_prefix("get_")
+            .is_some_and(|r| r.starts_with('u') || r.starts_with('i'));
+        let read = name.starts_with("read_") && name != "read_to_end" && name != "read_to_string";
+        if read || is_get_int || name == "parse" || decoding(&name) {
+            self.found = true;
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Some(p) = self.flow.file.callee(c) {
+            let last = p.last().map(String::as_str).unwrap_or("");
+            if matches!(last, "min" | "clamp") {
+                return;
+            }
+            let from_bytes = last.starts_with("from_") && last.ends_with("_bytes");
+            if from_bytes || last.starts_with("from_str") || decoding(last) {
+                self.found = true;
+            }
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(i) = p.path.get_ident() {
+            let i = i.to_string();
+            self.found |= self.flow.tainted.contains(&i) && !self.flow.bounded.contains(&i);
+        }
+    }
+}
+
+fn decoding(f: &str) -> bool {
+    f.starts_with("decode")
+        || f.starts_with("deserialize")
+        || f == "from_slice"
+        || f == "from_reader"
+}
+
+/// Names compared with `<`/`>` or passed through `min`/`clamp` in a fn body.
+struct Bounded(HashSet<String>);
+
+impl Bounded {
+    fn names_in(&mut self, e: &Expr) {
+        let mut names = Names(Vec::new());
+        names.visit_expr(e);
+        self.0.extend(names.0);
+    }
+
+    fn tokens(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let compares = trees
+            .iter()
+            .any(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '<' || p.as_char() == '>'));
+        for t in trees {
+            match t {
+                TokenTree::Ident(i) if compares => {
+                    self.0.insert(i.to_string());
+                }
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Bounded {
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(b.op, Lt(_) | Le(_) | Gt(_) | Ge(_)) {
+            self.names_in(&b.left);
+            self.names_in(&b.right);
+        }
+        visit::visit_expr_binary(self, b);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if matches!(m.method.to_string().as_str(), "min" | "clamp") {
+            self.names_in(&m.receiver);
+            m.args.iter().for_each(|a| self.names_in(a));
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+    }
+}
+
+/// Identifiers and field names used in an expression.
+struct Names(Vec<String>);
+
+impl<'ast> Visit<'ast> for Names {
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        self.0.push(i.to_string());
+    }
+}

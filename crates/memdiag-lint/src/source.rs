@@ -1,0 +1,153 @@
+//! A parsed source file: text, syntax tree, `use` imports, and the mapping
+//! from syn spans to findings.
+
+use crate::finding::{FileWarning, Finding};
+use crate::rules::{Hit, RuleInfo};
+use proc_macro2::Span;
+use std::collections::HashMap;
+use std::path::Path;
+use syn::visit::Visit;
+
+pub(crate) struct SourceFile<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub ast: syn::File,
+    /// Imported name -> full path segments (`forget` -> `std::mem::forget`).
+    imports: HashMap<String, Vec<String>>,
+}
+
+impl<'a> SourceFile<'a> {
+    pub fn parse(path: &'a Path, text: &'a str) -> syn::Result<SourceFile<'a>> {
+        let ast = syn::parse_file(text)?;
+        let mut imports = Imports::default();
+        imports.visit_file(&ast);
+        Ok(SourceFile {
+            path,
+            text,
+            ast,
+            imports: imports.map,
+        })
+    }
+
+    /// Path segments with the first one expanded through the file's imports.
+    pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if let Some(full) = segs.first().and_then(|first| self.imports.get(first)) {
+            segs.splice(0..1, full.iter().cloned());
+        }
+        segs
+    }
+
+    /// Resolved path of a call's callee, when it is a plain path.
+    pub fn callee(&self, call: &syn::ExprCall) -> Option<Vec<String>> {
+        match &*call.func {
+            syn::Expr::Path(p) => Some(self.resolve(&p.path)),
+            _ => None,
+        }
+    }
+
+    pub fn hit(&self, rule: &'static RuleInfo, span: Span, message: String) -> Hit {
+        Hit {
+            finding: self.finding(rule, span, message),
+            key: None,
+        }
+    }
+
+    pub fn finding(&self, rule: &'static RuleInfo, span: Span, message: String) -> Finding {
+        let (start, end) = (span.start(), span.end());
+        let source_line = self
+            .text
+            .lines()
+            .nth(start.line.saturating_sub(1))
+            .unwrap_or("");
+        Finding {
+            rule: rule.id,
+            path: self.path.to_path_buf(),
+            line: start.line,
+            column: start.column + 1,
+            end_line: end.line,
+            end_column: end.column + 1,
+            message,
+            help: rule.help,
+            source_line: source_line.to_string(),
+        }
+    }
+}
+
+/// True when `segs` ends with `tail` (`["std","mem","forget"]` ends with `["mem","forget"]`).
+pub(crate) fn ends_with(segs: &[String], tail: &[&str]) -> bool {
+    segs.len() >= tail.len()
+        && segs[segs.len() - tail.len()..]
+            .iter()
+            .zip(tail)
+            .all(|(a, b)| a == b)
+}
+
+#[derive(Default)]
+struct Imports {
+    map: HashMap<String, Vec<String>>,
+}
+
+impl Imports {
+    fn tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => self.add(prefix, n.ident.to_string(), &n.ident),
+            syn::UseTree::Rename(r) => self.add(prefix, r.rename.to_string(), &r.ident),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.tree(prefix, t)),
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+
+    fn add(&mut self, prefix: &[String], alias: String, ident: &syn::Ident) {
+        let mut full = prefix.to_vec();
+        if ident != "self" {
+            full.push(ident.to_string());
+        }
+        let alias = if alias == "self" {
+            prefix.last().cloned().unwrap_or(alias)
+        } else {
+            alias
+        };
+        self.map.insert(alias, full);
+    }
+}
+
+impl<'ast> Visit<'ast> for Imports {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.tree(&mut Vec::new(), &u.tree);
+    }
+}
+
+/// Reads and parses `path` and runs `f` on it; returns the line count and
+/// `f`'s result, or a warning naming what failed. Frees the thread's span
+/// table afterwards, so memory stays flat over many files.
+pub(crate) fn with_source<T>(
+    path: &Path,
+    f: impl FnOnce(&SourceFile) -> T,
+) -> (usize, Result<T, FileWarning>) {
+    let warn = |line, column, message: String| FileWarning {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return (0, Err(warn(0, 0, format!("cannot read: {e}")))),
+    };
+    let lines = text.lines().count();
+    let result = match SourceFile::parse(path, &text) {
+        Ok(file) => Ok(f(&file)),
+        Err(e) => {
+            let at = e.span().start();
+            Err(warn(at.line, at.column + 1, format!("cannot parse: {e}")))
+        }
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    (lines, result)
+}

@@ -1,0 +1,128 @@
+//! Which lines a file opts out of: `// memdiag:allow(rule-a, rule-b)` on a
+//! line covers that line and the next; placed before an item (or among its
+//! attributes) it covers the whole item. Test code (`#[cfg(test)]`,
+//! `#[test]`, `#[tokio::test]` items) is skipped unless tests are included.
+
+use quote::ToTokens;
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+const MARKER: &str = "memdiag:allow(";
+
+#[derive(Default)]
+pub(crate) struct Suppressions {
+    /// Comment line -> rule ids it names.
+    comments: HashMap<usize, Vec<String>>,
+    /// Line ranges with the rule ids allowed in them ("*" = every rule).
+    ranges: Vec<(RangeInclusive<usize>, Vec<String>)>,
+}
+
+impl Suppressions {
+    pub fn of(text: &str, ast: &syn::File, include_tests: bool) -> Suppressions {
+        let mut s = Suppressions::default();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(ids) = allow_comment(line) {
+                s.comments.insert(i + 1, ids);
+            }
+        }
+        let mut items = Items {
+            s: &mut s,
+            include_tests,
+        };
+        items.visit_file(ast);
+        s
+    }
+
+    pub fn allows(&self, rule: &str, line: usize) -> bool {
+        let names = |ids: &Vec<String>| ids.iter().any(|id| id == rule || id == "*");
+        [line, line.saturating_sub(1)]
+            .iter()
+            .any(|l| self.comments.get(l).is_some_and(names))
+            || self
+                .ranges
+                .iter()
+                .any(|(r, ids)| r.contains(&line) && names(ids))
+    }
+}
+
+fn allow_comment(line: &str) -> Option<Vec<String>> {
+    let comment = &line[line.find("//")?..];
+    let rest = &comment[comment.find(MARKER)? + MARKER.len()..];
+    let ids = &rest[..rest.find(')')?];
+    Some(
+        ids.split(',')
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .collect(),
+    )
+}
+
+struct Items<'a> {
+    s: &'a mut Suppressions,
+    include_tests: bool,
+}
+
+impl Items<'_> {
+    /// Returns false when the item is test code and was skipped whole.
+    fn item(&mut self, attrs: &[syn::Attribute], node: &dyn Spanned) -> bool {
+        let is_test = !self.include_tests && attrs.iter().any(is_test_attr);
+        if self.s.comments.is_empty() && !is_test {
+            return true;
+        }
+        let span = node.span();
+        let (start, end) = (span.start().line, span.end().line);
+        if is_test {
+            self.s.ranges.push((start..=end, vec!["*".into()]));
+            return false;
+        }
+        // A comment just above the item or among its attributes covers it.
+        let head = attrs.last().map_or(start, |a| a.span().end().line);
+        let ids: Vec<String> = (start.saturating_sub(1)..=head)
+            .filter_map(|l| self.s.comments.get(&l))
+            .flatten()
+            .cloned()
+            .collect();
+        if !ids.is_empty() {
+            self.s.ranges.push((start..=end, ids));
+        }
+        true
+    }
+}
+
+fn is_test_attr(a: &syn::Attribute) -> bool {
+    let path = a.path();
+    if path.is_ident("cfg") {
+        // `cfg(test)`, `cfg(all(test, unix))`; not `cfg(not(test))`.
+        let text = a.meta.to_token_stream().to_string().replace(' ', "");
+        return text
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| w == "test")
+            && !text.contains("not(test");
+    }
+    path.segments.last().is_some_and(|s| s.ident == "test")
+}
+
+macro_rules! items {
+    ($($method:ident: $ty:ty => $($variant:path),*;)*) => {
+        impl<'ast> Visit<'ast> for Items<'_> {
+            $(fn $method(&mut self, node: &'ast $ty) {
+                let attrs: &[syn::Attribute] = match node {
+                    $($variant(i) => &i.attrs,)*
+                    _ => &[],
+                };
+                if self.item(attrs, node) {
+                    visit::$method(self, node);
+                }
+            })*
+        }
+    };
+}
+
+items! {
+    visit_item: syn::Item => syn::Item::Fn, syn::Item::Struct, syn::Item::Enum, syn::Item::Impl,
+        syn::Item::Mod, syn::Item::Trait, syn::Item::Static, syn::Item::Const, syn::Item::Macro;
+    visit_impl_item: syn::ImplItem => syn::ImplItem::Fn, syn::ImplItem::Const;
+    visit_trait_item: syn::TraitItem => syn::TraitItem::Fn;
+}

@@ -1,0 +1,78 @@
+//! Name-level views of types: which std collections, locks and cells a field
+//! or static type mentions. No type checking: last path segments only.
+
+/// Growable collections.
+pub(crate) const COLLECTIONS: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "BinaryHeap",
+    "LinkedList",
+    "IndexMap",
+    "IndexSet",
+    "String",
+    "DashMap",
+    "DashSet",
+];
+/// Collections whose `clear()` keeps the allocation (B-trees and lists free theirs).
+pub(crate) const CAPACITY_RETAINING: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "HashMap",
+    "HashSet",
+    "BinaryHeap",
+    "IndexMap",
+    "IndexSet",
+    "String",
+];
+/// Wrappers that make a value shared and mutable, so it outlives one call.
+pub(crate) const SHARED_MUTABLE: &[&str] = &[
+    "Mutex",
+    "RwLock",
+    "RefCell",
+    "Cell",
+    "OnceCell",
+    "OnceLock",
+    "UnsafeCell",
+    "DashMap",
+    "DashSet",
+    "ArcSwap",
+];
+
+/// Every path-segment name mentioned in `ty`, outermost first.
+pub(crate) fn names(ty: &syn::Type) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(ty, &mut out);
+    out
+}
+
+pub(crate) fn mentions(names: &[String], set: &[&str]) -> bool {
+    names.iter().any(|n| set.contains(&n.as_str()))
+}
+
+fn collect(ty: &syn::Type, out: &mut Vec<String>) {
+    match ty {
+        syn::Type::Path(p) => {
+            for seg in &p.path.segments {
+                out.push(seg.ident.to_string());
+                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
+                    for arg in &args.args {
+                        if let syn::GenericArgument::Type(t) = arg {
+                            collect(t, out);
+                        }
+                    }
+                }
+            }
+        }
+        syn::Type::Array(a) => collect(&a.elem, out),
+        syn::Type::Slice(s) => collect(&s.elem, out),
+        syn::Type::Paren(p) => collect(&p.elem, out),
+        syn::Type::Group(g) => collect(&g.elem, out),
+        syn::Type::Tuple(t) => t.elems.iter().for_each(|e| collect(e, out)),
+        syn::Type::Reference(r) => collect(&r.elem, out),
+        _ => {}
+    }
+}
