@@ -40,7 +40,32 @@ fn demo_names_the_leak_and_not_the_cache() {
     assert!(class_of("leak_steadily").contains(&"leak"), "{text}");
     assert!(!class_of("cache_insert").contains(&"leak"), "{text}");
     assert!(!class_of("churn_buffers").contains(&"leak"), "{text}");
-    // The recording is kept where it was asked to go.
+    // The recording is kept where it was asked to go, with its page, whose
+    // timeline carries the same verdicts.
     assert!(dir.join("index.tsv").is_file());
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    let start = page
+        .find(r#"<script id="data" type="application/json">"#)
+        .unwrap();
+    let json = &page[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let view: serde_json::Value = serde_json::from_str(json).unwrap();
+    let verdict = |name: &str| -> Vec<String> {
+        view["timeline"]["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["name"].as_str().unwrap().contains(name))
+            .map(|s| s["class"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        verdict("leak_steadily").contains(&"leak".to_string()),
+        "{view}"
+    );
+    assert!(
+        !verdict("cache_insert").contains(&"leak".to_string()),
+        "{view}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

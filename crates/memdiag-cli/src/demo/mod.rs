@@ -97,7 +97,14 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     if !found {
         bail!("the demo service's leak was not found in {out_str}");
     }
-    eprintln!("memdiag demo: the recording is in {out_str}");
+    // The same recording as a page: timeline with the verdicts, flame graph.
+    let page = out.join("report.html").to_string_lossy().into_owned();
+    eprintln!("\nmemdiag demo: $ memdiag report {out_str} -o {page}");
+    let crate::args::Command::Report(report) = parse(&["report", &out_str, "-o", &page])? else {
+        bail!("internal: report arguments");
+    };
+    commands::html::run(&report)?;
+    eprintln!("memdiag demo: the recording is in {out_str}; open {page} in a browser");
     Ok(ExitCode::SUCCESS)
 }
 
