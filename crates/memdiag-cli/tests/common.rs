@@ -88,3 +88,65 @@ pub fn translate(go_args: &[String]) -> Vec<String> {
     out.extend(rest);
     out
 }
+
+/// (name, flat, cum) of each row of a top report.
+pub fn rows(top: &serde_json::Value) -> Vec<(String, i64, i64)> {
+    top["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["flat"].as_i64().unwrap(),
+                r["cum"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn top_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["top", "--json"];
+    all.extend_from_slice(args);
+    let o = memdiag(&all);
+    assert!(o.status.success(), "top {args:?}: {}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+/// Checks a view's flame tree (the columns `report` and `web` send)'s shape: pre-order from one root, no child worth
+/// more than its parent (a tree without base: values are non-negative).
+pub fn assert_flame_adds_up(flame: &serde_json::Value) {
+    let col = |k: &str| -> Vec<i64> {
+        flame[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    };
+    let (depth, value, name) = (col("depth"), col("value"), col("name"));
+    let names = flame["names"].as_array().unwrap().len() as i64;
+    assert!(value.len() > 1, "the flame tree is empty");
+    assert_eq!((depth.len(), name.len()), (value.len(), value.len()));
+    assert_eq!(depth[0], 0);
+    let mut stack: Vec<usize> = Vec::new();
+    for i in 0..value.len() {
+        assert!(name[i] >= 0 && name[i] < names, "node {i}: bad name index");
+        let d = depth[i] as usize;
+        assert!(
+            i == 0 || (1..=stack.len()).contains(&d),
+            "node {i}: depth {d}"
+        );
+        stack.truncate(d);
+        if let Some(&parent) = stack.last() {
+            assert!(
+                value[i] <= value[parent],
+                "node {i} ({}) is worth more than its parent ({} > {})",
+                flame["names"][name[i] as usize],
+                value[i],
+                value[parent]
+            );
+        }
+        stack.push(i);
+    }
+}

@@ -72,17 +72,10 @@ fn flame(args: &[&str], name: &str) -> String {
 
 /// name → cum (or flat) from `memdiag top --json` with no node trimmed.
 fn top_values(profile: &str, field: &str) -> (i64, HashMap<String, i64>) {
-    let o = memdiag(&[
-        "top",
-        "--json",
-        "-nodefraction=0",
-        "-nodecount=1000000",
-        profile,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let rows = v["rows"].as_array().unwrap();
-    let cum = rows
+    let v = top_json(&["-nodefraction=0", "-nodecount=1000000", profile]);
+    let values = v["rows"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|r| {
             (
@@ -91,7 +84,7 @@ fn top_values(profile: &str, field: &str) -> (i64, HashMap<String, i64>) {
             )
         })
         .collect();
-    (v["total"].as_i64().unwrap(), cum)
+    (v["total"].as_i64().unwrap(), values)
 }
 
 /// Length of the union of `[x, x + w)` intervals: a function's value

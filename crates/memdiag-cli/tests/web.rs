@@ -73,59 +73,6 @@ impl Server {
     }
 }
 
-fn rows(top: &Value) -> Vec<(String, i64, i64)> {
-    top["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["flat"].as_i64().unwrap(),
-                r["cum"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn top_json(args: &[&str]) -> Value {
-    let mut all = vec!["top", "--json"];
-    all.extend_from_slice(args);
-    let o = memdiag(&all);
-    assert!(o.status.success(), "top {args:?}: {}", stderr(&o));
-    serde_json::from_str(&stdout(&o)).unwrap()
-}
-
-/// Every node's value is at most its parent's (pre-order, by depth).
-fn assert_children_fit(flame: &Value) {
-    let col = |k: &str| -> Vec<i64> {
-        flame[k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect()
-    };
-    let (depth, value) = (col("depth"), col("value"));
-    assert!(value.len() > 1, "the flame tree is empty");
-    let mut stack: Vec<usize> = Vec::new();
-    for i in 0..value.len() {
-        let d = depth[i] as usize;
-        assert!(
-            i == 0 || (1..=stack.len()).contains(&d),
-            "node {i}: depth {d}"
-        );
-        stack.truncate(d);
-        if let Some(&p) = stack.last() {
-            assert!(
-                value[i] <= value[p],
-                "node {i} is worth more than its parent"
-            );
-        }
-        stack.push(i);
-    }
-}
-
 #[test]
 fn serves_the_page_and_a_view_that_matches_top() {
     let server = start(&[HEAP]);
@@ -167,7 +114,7 @@ fn serves_the_page_and_a_view_that_matches_top() {
         assert!(!rows(&expected).is_empty());
         assert_eq!(rows(&view["top"]), rows(&expected), "{query}");
         assert_eq!(view["summary"]["total"], expected["total"], "{query}");
-        assert_children_fit(&view["flame"]);
+        assert_flame_adds_up(&view["flame"]);
         if !query.contains("focus") && !query.contains("ignore") {
             // Unfiltered, the tree holds every sample.
             assert_eq!(view["flame"]["value"][0], expected["total"], "{query}");
