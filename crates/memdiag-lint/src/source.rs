@@ -6,6 +6,7 @@ use crate::rules::{Hit, RuleInfo};
 use proc_macro2::Span;
 use std::collections::HashMap;
 use std::path::Path;
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub(crate) struct SourceFile<'a> {
@@ -72,6 +73,19 @@ impl<'a> SourceFile<'a> {
             source_line: source_line.to_string(),
         }
     }
+}
+
+/// A field's span from its name (or type) on: a field's own span starts at
+/// its doc comment or attributes, which is not where the finding is.
+pub(crate) fn field_span(f: &syn::Field) -> Span {
+    let start = f.ident.as_ref().map_or(f.ty.span(), |i| i.span());
+    start.join(f.ty.span()).unwrap_or(start)
+}
+
+/// A call's span from its callee on, leaving out attributes on the call.
+pub(crate) fn call_span(c: &syn::ExprCall) -> Span {
+    let start = c.func.span();
+    start.join(c.paren_token.span.close()).unwrap_or(start)
 }
 
 /// True when `segs` ends with `tail` (`["std","mem","forget"]` ends with `["mem","forget"]`).

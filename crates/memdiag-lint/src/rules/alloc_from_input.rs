@@ -7,15 +7,16 @@
 //! of such a value (a decoded header's `len`); and size-named parameters
 //! (`len`, `size`, `count`, `length`, `*_len`..) of fns named
 //! `read*`/`decode*`/`parse*`/`deserialize*`/`from_bytes*` (not `max_*`,
-//! `min_*`, `limit*`: those are bounds). Values computed
-//! from those are input too. A value compared with `<`/`>` anywhere in the fn
+//! `min_*`, `limit*`: those are bounds). Values computed from those are input
+//! too. Reads of 8- or 16-bit integers are not: they cannot ask for more than
+//! 64 Ki elements. A value compared with `<`/`>` anywhere in the fn
 //! (also inside macros like `assert!`), or passed through `min`/`clamp`,
 //! counts as bounded.
 
 use super::{Hit, Rule, RuleInfo};
-use crate::source::{ends_with, SourceFile};
+use crate::source::{call_span, ends_with, SourceFile};
 use proc_macro2::{TokenStream, TokenTree};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::Expr;
@@ -36,16 +37,46 @@ const SIZE_METHODS: &[&str] = &["reserve", "reserve_exact", "resize"];
 const DECODER_PREFIXES: &[&str] = &["read", "decode", "parse", "deserialize", "from_bytes"];
 
 fn check(file: &SourceFile, out: &mut Vec<Hit>) {
-    Fns { file, out }.visit_file(&file.ast);
+    // First pass: what the file's own calls pass to its fns.
+    let mut first = Fns {
+        file,
+        out: &mut Vec::new(),
+        callers: Callers::default(),
+        calls: Callers::default(),
+        trait_impl: false,
+    };
+    first.visit_file(&file.ast);
+    Fns {
+        file,
+        out,
+        callers: first.calls,
+        calls: Callers::default(),
+        trait_impl: false,
+    }
+    .visit_file(&file.ast);
+}
+
+/// Calls made in the file, by callee name.
+#[derive(Default)]
+struct Callers {
+    /// How many fns of the name the file defines.
+    defs: HashMap<String, usize>,
+    /// (name, called as a method) -> per argument: some call passes input.
+    args: HashMap<(String, bool), Vec<bool>>,
 }
 
 struct Fns<'a, 'f> {
     file: &'a SourceFile<'f>,
     out: &'a mut Vec<Hit>,
+    /// The previous pass's calls.
+    callers: Callers,
+    /// This pass's calls.
+    calls: Callers,
+    trait_impl: bool,
 }
 
 impl Fns<'_, '_> {
-    fn body(&mut self, sig: &syn::Signature, block: &syn::Block) {
+    fn body(&mut self, sig: &syn::Signature, block: &syn::Block, private: bool) {
         let mut bounded = Bounded(HashSet::new());
         bounded.visit_block(block);
         let mut flow = Flow {
@@ -53,15 +84,26 @@ impl Fns<'_, '_> {
             tainted: HashSet::new(),
             bounded: bounded.0,
             out: &mut *self.out,
+            calls: &mut self.calls.args,
         };
         let name = sig.ident.to_string();
+        *self.calls.defs.entry(name.clone()).or_default() += 1;
+        // A private fn defined once and called in this file gets input only
+        // where a call passes some; others may be called with anything.
+        let method = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+        let seen = (private && self.callers.defs.get(&name) == Some(&1))
+            .then(|| self.callers.args.get(&(name.clone(), method)))
+            .flatten();
         if DECODER_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            for input in &sig.inputs {
-                if let syn::FnArg::Typed(t) = input {
-                    if let syn::Pat::Ident(p) = &*t.pat {
-                        if size_name(&p.ident.to_string()) {
-                            flow.tainted.insert(p.ident.to_string());
-                        }
+            let params = sig.inputs.iter().filter_map(|i| match i {
+                syn::FnArg::Typed(t) => Some(t),
+                syn::FnArg::Receiver(_) => None,
+            });
+            for (i, t) in params.enumerate() {
+                if let syn::Pat::Ident(p) = &*t.pat {
+                    let passed = seen.is_none_or(|args| args.get(i) == Some(&true));
+                    if size_name(&p.ident.to_string()) && passed {
+                        flow.tainted.insert(p.ident.to_string());
                     }
                 }
             }
@@ -72,13 +114,21 @@ impl Fns<'_, '_> {
 
 impl<'ast> Visit<'ast> for Fns<'_, '_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.body(&f.sig, &f.block);
+        let private = matches!(f.vis, syn::Visibility::Inherited);
+        self.body(&f.sig, &f.block, private);
         visit::visit_item_fn(self, f);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.body(&f.sig, &f.block);
+        let private = matches!(f.vis, syn::Visibility::Inherited) && !self.trait_impl;
+        self.body(&f.sig, &f.block, private);
         visit::visit_impl_item_fn(self, f);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let saved = std::mem::replace(&mut self.trait_impl, i.trait_.is_some());
+        visit::visit_item_impl(self, i);
+        self.trait_impl = saved;
     }
 }
 
@@ -97,9 +147,17 @@ struct Flow<'a, 'f> {
     tainted: HashSet<String>,
     bounded: HashSet<String>,
     out: &'a mut Vec<Hit>,
+    calls: &'a mut HashMap<(String, bool), Vec<bool>>,
 }
 
 impl Flow<'_, '_> {
+    fn record(&mut self, name: String, method: bool, args: &[&Expr]) {
+        let input: Vec<bool> = args.iter().map(|a| self.is_input(a)).collect();
+        let seen = self.calls.entry((name, method)).or_default();
+        seen.resize(seen.len().max(input.len()), false);
+        seen.iter_mut().zip(input).for_each(|(s, i)| *s |= i);
+    }
+
     fn is_input(&self, e: &Expr) -> bool {
         let mut t = Taint {
             flow: self,
@@ -139,7 +197,16 @@ impl<'ast> Visit<'ast> for Flow<'_, '_> {
             .callee(c)
             .is_some_and(|p| ends_with(&p, &["with_capacity"]));
         if let (true, Some(arg)) = (with_capacity, c.args.first()) {
-            self.sink(arg, c.span(), "`with_capacity`");
+            self.sink(arg, call_span(c), "`with_capacity`");
+        }
+        if let syn::Expr::Path(p) = &*c.func {
+            if let Some(last) = p.path.segments.last() {
+                self.record(
+                    last.ident.to_string(),
+                    false,
+                    &c.args.iter().collect::<Vec<_>>(),
+                );
+            }
         }
         visit::visit_expr_call(self, c);
     }
@@ -150,6 +217,11 @@ impl<'ast> Visit<'ast> for Flow<'_, '_> {
                 self.sink(arg, m.span(), &format!("`{}`", m.method));
             }
         }
+        self.record(
+            m.method.to_string(),
+            true,
+            &m.args.iter().collect::<Vec<_>>(),
+        );
         visit::visit_expr_method_call(self, m);
     }
 
@@ -185,7 +257,8 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
             .strip_prefix("get_")
             .is_some_and(|r| r.starts_with('u') || r.starts_with('i'));
         let read = name.starts_with("read_") && name != "read_to_end" && name != "read_to_string";
-        if read || is_get_int || name == "parse" || decoding(&name) {
+        let wide = !name.split('_').nth(1).is_some_and(narrow_int);
+        if (read || is_get_int) && wide || name == "parse" || decoding(&name) {
             self.found = true;
         }
         visit::visit_expr_method_call(self, m);
@@ -197,7 +270,9 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
             if matches!(last, "min" | "clamp") {
                 return;
             }
-            let from_bytes = last.starts_with("from_") && last.ends_with("_bytes");
+            let from_bytes = last.starts_with("from_")
+                && last.ends_with("_bytes")
+                && !p.len().checked_sub(2).is_some_and(|i| narrow_int(&p[i]));
             if from_bytes || last.starts_with("from_str") || decoding(last) {
                 self.found = true;
             }
@@ -211,6 +286,12 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
             self.found |= self.flow.tainted.contains(&i) && !self.flow.bounded.contains(&i);
         }
     }
+}
+
+/// An 8- or 16-bit integer type: a size read as one is at most 64 Ki, so
+/// `read_u8()`, `get_u16_le()`, `u16::from_be_bytes(..)` are not flagged.
+fn narrow_int(ty: &str) -> bool {
+    matches!(ty, "u8" | "i8" | "u16" | "i16")
 }
 
 fn decoding(f: &str) -> bool {

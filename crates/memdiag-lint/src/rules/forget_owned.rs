@@ -4,15 +4,15 @@
 //! "Owns" is decided by name: a local or parameter whose type annotation
 //! or initializer names an owning type (`Vec`, `String`, `Box`, `File`, `Arc`,
 //! `vec!`, `format!`, `.to_vec()`, `.collect()`..). Forgetting is fine when the
-//! same fn rebuilds the value (`from_raw_parts`, `from_raw`): that is an
-//! ownership transfer, so such fns are skipped.
+//! same fn rebuilds the value (`from_raw_parts`, `from_raw`), or returns a
+//! raw pointer to it (an `into_raw`): that is an ownership transfer, so such
+//! fns are skipped.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::owning::{owning_expr, OWNING_TYPES};
-use crate::source::{ends_with, SourceFile};
+use crate::source::{call_span, ends_with, SourceFile};
 use crate::types;
 use std::collections::HashSet;
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::Expr;
 
@@ -51,7 +51,8 @@ impl FnBodies<'_, '_> {
             }
         }
         scan.visit_block(block);
-        if scan.rebuilds {
+        let returns_pointer = matches!(&sig.output, syn::ReturnType::Type(_, t) if pointer(t));
+        if scan.rebuilds || returns_pointer {
             return;
         }
         for (arg, span) in scan.forgets {
@@ -70,6 +71,15 @@ impl FnBodies<'_, '_> {
                 ));
             }
         }
+    }
+}
+
+/// A raw pointer, `NonNull`, or a tuple holding one (`into_raw_parts`).
+fn pointer(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Ptr(_) => true,
+        syn::Type::Tuple(t) => t.elems.iter().any(pointer),
+        other => types::names(other).iter().any(|n| n == "NonNull"),
     }
 }
 
@@ -123,7 +133,7 @@ impl<'ast> Visit<'ast> for Scan<'_, '_, 'ast> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(path) = self.file.callee(c) {
             if ends_with(&path, &["mem", "forget"]) && c.args.len() == 1 {
-                self.forgets.push((&c.args[0], c.span()));
+                self.forgets.push((&c.args[0], call_span(c)));
             }
             let last = path.last().map(String::as_str).unwrap_or("");
             self.rebuilds |= last.starts_with("from_raw");

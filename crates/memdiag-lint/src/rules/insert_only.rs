@@ -9,10 +9,9 @@
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::{Facts, RESET};
-use crate::source::SourceFile;
+use crate::source::{field_span, SourceFile};
 use crate::statics::statics;
 use crate::types::{self, COLLECTIONS, SHARED_MUTABLE};
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 static INFO: RuleInfo = RuleInfo {
@@ -83,7 +82,7 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
     for f in fields.0 {
         let names = types::names(&f.ty);
         if let Some(ident) = f.ident.as_ref().filter(|_| shared_collection(&names)) {
-            flag(ident, f.span(), "field");
+            flag(ident, field_span(f), "field");
         }
     }
 }

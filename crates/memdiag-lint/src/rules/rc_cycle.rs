@@ -12,11 +12,10 @@
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
-use crate::source::SourceFile;
+use crate::source::{field_span, SourceFile};
 use crate::types::SHARED_MUTABLE;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
-use syn::spanned::Spanned;
 
 static INFO: RuleInfo = RuleInfo {
     id: "rc-cycle",
@@ -69,7 +68,7 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
                     "`{name}` holds a strong reference to `{}` that can lead back to `{name}`",
                     e.to
                 );
-                let mut hit = file.hit(&INFO, field.span(), msg);
+                let mut hit = file.hit(&INFO, field_span(field), msg);
                 hit.key = Some(format!(
                     "{} {} {} {}",
                     node(file.path, &name),
