@@ -19,6 +19,23 @@ pub struct Finding {
     /// The text of `line`, for rendering the snippet.
     #[serde(skip)]
     pub source_line: String,
+    /// Other places that are part of the same problem (the other strong
+    /// fields of one reference cycle), so it is reported once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// A secondary location of a [`Finding`], with what it adds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub message: String,
+    #[serde(skip)]
+    pub source_line: String,
 }
 
 /// A file that could not be read or parsed; the run went on without it.

@@ -4,13 +4,14 @@
 
 use crate::config::Config;
 use crate::facts::Facts;
-use crate::finding::FileWarning;
+use crate::finding::{FileWarning, Finding, Related};
 use crate::report::Report;
 use crate::rules::{Hit, RULES};
 use crate::source::with_source;
 use crate::suppress::Suppressions;
 use crate::walk;
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Lints the `.rs` files under `paths` (dirs are walked, files read as given).
@@ -30,17 +31,69 @@ pub fn lint(paths: &[PathBuf], config: &Config) -> Report {
         facts.merge(r.facts);
         hits.extend(r.hits);
     }
+    let mut groups: Vec<Group> = Vec::new();
     for (rule, hit) in hits {
-        let confirmed = match (RULES[rule].confirm, &hit.key) {
+        let names = match (RULES[rule].confirm, &hit.key) {
             (Some(confirm), Some(key)) => confirm(key, &facts),
-            _ => true,
+            _ => Some(Vec::new()),
         };
-        if confirmed && !config.allowed(hit.finding.rule, &hit.finding.path) {
-            report.findings.push(hit.finding);
+        let Some(names) = names else { continue };
+        if config.allowed(hit.finding.rule, &hit.finding.path) {
+            continue;
         }
+        let mut group = Group {
+            rule,
+            names: names.into_iter().collect(),
+            findings: vec![hit.finding],
+        };
+        // Absorb every group this hit overlaps, so that cycles linked through
+        // shared types end up in one group whatever the order of the hits.
+        groups.retain_mut(|g| {
+            let overlaps = g.rule == rule && !g.names.is_disjoint(&group.names);
+            if overlaps {
+                group.names.extend(g.names.drain());
+                group.findings.append(&mut g.findings);
+            }
+            !overlaps
+        });
+        groups.push(group);
     }
+    report.findings = groups.into_iter().filter_map(Group::into_finding).collect();
     report.sort();
     report
+}
+
+/// Confirmed hits of one rule that are one problem.
+struct Group {
+    rule: usize,
+    names: HashSet<String>,
+    findings: Vec<Finding>,
+}
+
+impl Group {
+    /// The first hit, with the others as its related locations.
+    fn into_finding(mut self) -> Option<Finding> {
+        self.findings
+            .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+        let mut rest = self.findings.into_iter();
+        let mut first = rest.next()?;
+        first.related = rest
+            .map(|f| Related {
+                path: f.path,
+                line: f.line,
+                column: f.column,
+                end_line: f.end_line,
+                end_column: f.end_column,
+                message: f.message,
+                source_line: f.source_line,
+            })
+            .collect();
+        if !first.related.is_empty() {
+            let n = first.related.len();
+            first.message += &format!(" ({n} related location{})", if n == 1 { "" } else { "s" });
+        }
+        Some(first)
+    }
 }
 
 /// What one file contributes; all of it `Send`, unlike syn's trees.

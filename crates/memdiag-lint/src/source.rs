@@ -71,6 +71,7 @@ impl<'a> SourceFile<'a> {
             message,
             help: rule.help,
             source_line: source_line.to_string(),
+            related: Vec::new(),
         }
     }
 }

@@ -260,3 +260,40 @@ fn none() -> u32 { 1 }
     let v: Value = serde_json::from_str(&report.render_json()).unwrap();
     assert_eq!(v["functions"][0]["sites"][2]["in_loop"], true);
 }
+
+// One cycle through two strong fields: one finding, the other field related.
+const CYCLE: &str = "use std::sync::{Arc, Mutex};\nstruct Parent {\n    children: Vec<Arc<Child>>,\n}\nstruct Child {\n    parent: Mutex<Option<Arc<Parent>>>,\n}\n";
+
+#[test]
+fn a_cycle_is_one_finding_with_related_locations() {
+    let dir = tree("cycle", &[("src/lib.rs", CYCLE)]);
+    let report = lint(std::slice::from_ref(&dir), &Config::default());
+    let text = report.render_text(false);
+    assert!(
+        text.contains("3 |     children: Vec<Arc<Child>>,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("6 |     parent: Mutex<Option<Arc<Parent>>>,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: `Child` holds a strong reference"),
+        "{text}"
+    );
+    assert!(text.contains("1 finding in 1 files"), "{text}");
+
+    let v: Value = serde_json::from_str(&report.render_json()).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (f["line"].as_u64(), f["related"][0]["line"].as_u64()),
+        (Some(3), Some(6))
+    );
+
+    let v: Value = serde_json::from_str(&report.render_sarif()).unwrap();
+    let result = &v["runs"][0]["results"][0];
+    let related = &result["relatedLocations"][0];
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 6);
+    assert!(related["message"]["text"].is_string());
+}

@@ -1,5 +1,6 @@
 //! JSON: `{"findings": [..], "files_scanned", "lines_scanned", "warnings"}`,
-//! one object per finding with rule, path, span, message and help.
+//! one object per finding with rule, path, span, message and help, and a
+//! `related` array (path, span, message) when one problem spans several places.
 
 use super::Report;
 

@@ -1,9 +1,11 @@
 //! SARIF 2.1.0 for code scanning: one run, `tool.driver.rules` listing every
-//! rule with its help, and one result per finding with a physical location.
+//! rule with its help, and one result per finding with a physical location
+//! (and `relatedLocations` for the finding's related places).
 
 use super::Report;
 use crate::rules;
 use serde_json::{json, Value};
+use std::path::Path;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -25,23 +27,31 @@ impl Report {
             .findings
             .iter()
             .map(|f| {
-                json!({
+                let mut result = json!({
                     "ruleId": f.rule,
                     "ruleIndex": index(f.rule),
                     "level": "warning",
                     "message": { "text": format!("{} (help: {})", f.message, f.help) },
                     "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": { "uri": uri(&f.path) },
-                            "region": {
-                                "startLine": f.line,
-                                "startColumn": f.column,
-                                "endLine": f.end_line,
-                                "endColumn": f.end_column,
-                            }
-                        }
+                        "physicalLocation": location(&f.path, f.line, f.column, f.end_line, f.end_column),
                     }],
-                })
+                });
+                if !f.related.is_empty() {
+                    let related: Vec<Value> = f
+                        .related
+                        .iter()
+                        .enumerate()
+                        .map(|(id, r)| {
+                            json!({
+                                "id": id,
+                                "message": { "text": r.message },
+                                "physicalLocation": location(&r.path, r.line, r.column, r.end_line, r.end_column),
+                            })
+                        })
+                        .collect();
+                    result["relatedLocations"] = Value::Array(related);
+                }
+                result
             })
             .collect();
         let notifications: Vec<Value> = self
@@ -76,8 +86,20 @@ impl Report {
     }
 }
 
+fn location(path: &Path, line: usize, column: usize, end_line: usize, end_column: usize) -> Value {
+    json!({
+        "artifactLocation": { "uri": uri(path) },
+        "region": {
+            "startLine": line,
+            "startColumn": column,
+            "endLine": end_line,
+            "endColumn": end_column,
+        }
+    })
+}
+
 /// A relative URI with forward slashes, as code-scanning services expect.
-fn uri(path: &std::path::Path) -> String {
+fn uri(path: &Path) -> String {
     let p = path.to_string_lossy().replace('\\', "/");
     p.strip_prefix("./").unwrap_or(&p).to_string()
 }

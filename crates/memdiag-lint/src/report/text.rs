@@ -1,5 +1,6 @@
 //! rustc-style text: `warning[rule-id]: message`, ` --> file:line:col`, the
-//! source line with the span underlined, `= help: ..`, then a summary.
+//! source line with the span underlined, related locations as labelled
+//! notes, `= help: ..`, then a summary.
 
 use super::Report;
 use crate::finding::Finding;
@@ -51,26 +52,64 @@ impl Report {
 
 fn render_finding(renderer: &Renderer, f: &Finding) -> String {
     let origin = f.path.display().to_string();
-    let line = f.source_line.as_str();
-    let start = byte_offset(line, f.column - 1);
-    let end = if f.end_line == f.line {
-        byte_offset(line, f.end_column - 1)
+    let origins: Vec<String> = f
+        .related
+        .iter()
+        .map(|r| r.path.display().to_string())
+        .collect();
+    let mut message = Level::Warning.title(&f.message).id(f.rule).snippet(
+        Snippet::source(&f.source_line)
+            .line_start(f.line)
+            .origin(&origin)
+            .annotation(Level::Error.span(span(
+                &f.source_line,
+                f.line,
+                f.column,
+                f.end_line,
+                f.end_column,
+            ))),
+    );
+    // Related locations: their own snippets, labelled with what they add.
+    for (r, origin) in f.related.iter().zip(&origins) {
+        message = message.snippet(
+            Snippet::source(&r.source_line)
+                .line_start(r.line)
+                .origin(origin)
+                .annotation(
+                    Level::Note
+                        .span(span(
+                            &r.source_line,
+                            r.line,
+                            r.column,
+                            r.end_line,
+                            r.end_column,
+                        ))
+                        .label(&r.message),
+                ),
+        );
+    }
+    let rendered = renderer
+        .render(message.footer(Level::Help.title(f.help)))
+        .to_string();
+    rendered
+}
+
+/// Byte range in `line` of a span starting on it (to its end if multi-line),
+/// at least one character wide.
+fn span(
+    line: &str,
+    start_line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+) -> std::ops::Range<usize> {
+    let start = byte_offset(line, column - 1);
+    let end = if end_line == start_line {
+        byte_offset(line, end_column - 1)
     } else {
         line.len()
     };
-    let end = end.max(start + line[start..].chars().next().map_or(0, char::len_utf8));
-    let message = Level::Warning
-        .title(&f.message)
-        .id(f.rule)
-        .snippet(
-            Snippet::source(line)
-                .line_start(f.line)
-                .origin(&origin)
-                .annotation(Level::Error.span(start..end)),
-        )
-        .footer(Level::Help.title(f.help));
-    let rendered = renderer.render(message).to_string();
-    rendered
+    start..end.max(start + line[start..].chars().next().map_or(0, char::len_utf8))
 }
 
 /// Byte offset of the `chars`-th character of `line` (clamped to its end).

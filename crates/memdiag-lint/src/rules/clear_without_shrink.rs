@@ -58,8 +58,9 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
     });
 }
 
-fn confirm(name: &str, facts: &Facts) -> bool {
-    facts.retaining.contains(name)
+fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
+    (facts.retaining.contains(name)
         && facts.called(name, BULK_FILLS)
-        && !facts.called(name, &["shrink_to_fit", "shrink_to", RESET])
+        && !facts.called(name, &["shrink_to_fit", "shrink_to", RESET]))
+    .then(Vec::new)
 }

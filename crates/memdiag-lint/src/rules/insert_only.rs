@@ -98,8 +98,8 @@ fn shared_collection(names: &[String]) -> bool {
     matches!((lock, coll), (Some(l), Some(c)) if l <= c)
 }
 
-fn confirm(name: &str, facts: &Facts) -> bool {
-    facts.held_called(name, INSERTS) && !facts.called(name, REMOVES)
+fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
+    (facts.held_called(name, INSERTS) && !facts.called(name, REMOVES)).then(Vec::new)
 }
 
 struct Fields<'ast>(Vec<&'ast syn::Field>);

@@ -33,11 +33,16 @@ pub(crate) struct Hit {
     pub key: Option<String>,
 }
 
+/// Confirms a hit's key against the facts, returning the names of what the
+/// hit involves: confirmed hits of one rule whose names overlap are one
+/// problem, reported once (an empty list overlaps none). `None` drops it.
+pub(crate) type Confirm = fn(&str, &Facts) -> Option<Vec<String>>;
+
 pub(crate) struct Rule {
     pub info: &'static RuleInfo,
     pub check: fn(&SourceFile, &mut Vec<Hit>),
     /// Keeps a keyed hit only if the crate-wide facts confirm it.
-    pub confirm: Option<fn(&str, &Facts) -> bool>,
+    pub confirm: Option<Confirm>,
 }
 
 pub(crate) static RULES: &[Rule] = &[

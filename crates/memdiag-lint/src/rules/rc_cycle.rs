@@ -9,6 +9,10 @@
 //! qualified path (`sched::Handle`) means the only one outside this file. A
 //! name defined in several files resolves to none (no finding rather than a
 //! guess).
+//!
+//! A cycle is reported once: the strong fields of cycles that share a type
+//! are one finding, on the first field, with the others as related
+//! locations. Fixing one cycle means looking at all its edges together.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
@@ -83,13 +87,14 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
 }
 
 /// Is there a path `to -> .. -> from` that, with the field's edge, closes a
-/// cycle with interior mutability and no weak edge among its types?
-fn confirm(key: &str, facts: &Facts) -> bool {
+/// cycle with interior mutability and no weak edge among its types? If so,
+/// the cycle's types, so that its other fields join this finding.
+fn confirm(key: &str, facts: &Facts) -> Option<Vec<String>> {
     let mut parts = key.rsplitn(4, ' ');
     let (Some(mutable), Some(qualified), Some(to), Some(from)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
     let first = Edge {
         to: to.to_string(),
@@ -98,12 +103,10 @@ fn confirm(key: &str, facts: &Facts) -> bool {
         mutable: false,
         weak: false,
     };
-    let Some(to) = resolve(facts, from, &first) else {
-        return false;
-    };
+    let to = resolve(facts, from, &first)?;
     let start = (to, mutable == "true");
     if start.0 == from && start.1 {
-        return !has_weak_between(facts, &HashSet::from([start.0]));
+        return unless_weak(facts, HashSet::from([start.0]));
     }
     let mut parent: HashMap<(String, bool), (String, bool)> = HashMap::new();
     let mut queue = VecDeque::from([start.clone()]);
@@ -125,13 +128,17 @@ fn confirm(key: &str, facts: &Facts) -> bool {
             }
             parent.insert(next.clone(), (node.clone(), m));
             if next.0 == from && next.1 {
-                let cycle = path_nodes(&parent, next);
-                return !has_weak_between(facts, &cycle);
+                return unless_weak(facts, path_nodes(&parent, next));
             }
             queue.push_back(next);
         }
     }
-    false
+    None
+}
+
+/// The cycle's types, unless a weak edge links two of them.
+fn unless_weak(facts: &Facts, cycle: HashSet<String>) -> Option<Vec<String>> {
+    (!has_weak_between(facts, &cycle)).then(|| cycle.into_iter().collect())
 }
 
 fn path_nodes(
