@@ -40,9 +40,13 @@
 //! lock: power-of-two size classes with free lists (blocks of 1 MiB and
 //! more return their pages past the first to the kernel when freed), each
 //! block preceded by a 32-byte header holding its stack id and the weights
-//! it added. A thread allocates from its own shard (handed out round-robin
-//! at its first sample), so threads do not contend even at rate 1; a free
-//! goes back to the shard its address lies in, whichever thread frees it.
+//! it added. At its first sample a thread claims a shard and holds its lock
+//! until it exits (a thread-local destructor releases it), so its sampled
+//! allocations and frees take no lock and touch no line another thread
+//! writes. A block freed by another thread goes to its shard's lock-free
+//! remote list, which the holder takes over when a free list runs dry.
+//! Four shards are never held: threads beyond the twelve holders, and
+//! threads past their destructor, share them under their locks.
 //! Alignments above 4 KiB are not sampled. If the reservation fails, or a
 //! shard is exhausted, the allocations that would have been sampled are
 //! served unsampled by the inner allocator (a fallback side table is future
@@ -52,7 +56,7 @@
 //! `rbp`, aarch64 `x29`), each record validated (aligned, above the current
 //! stack pointer, below the thread's stack top from `pthread_getattr_np`,
 //! cached per thread, strictly increasing), at most 64 frames; 16 frames
-//! take about 40 ns (`cargo bench -p memdiag`, `unwind/16_frames`). The walk
+//! take about 20 ns (`cargo bench -p memdiag`, `unwind/16_frames`). The walk
 //! starts at the caller of the (never inlined) slow-path function, so the
 //! profiler's own frames are never recorded whatever the optimizer inlined;
 //! the global-allocator shims (`__rust_alloc`…) are dropped at export.
@@ -76,11 +80,17 @@
 //! reserved slot, frames copied to an append-only store, then a `ready`
 //! flag), then published by one compare-and-swap into an open-addressed
 //! index of 131 072 slots (hash tag and entry id in one 64-bit word); lookups
-//! are plain loads. At most 65 536 distinct stacks (2^22 frames); beyond
-//! that samples are charged to an empty stack. Counters (alloc/inuse objects
-//! and bytes, estimated) are kept per stack *per shard*, written only under
-//! that shard's lock, summed at export, so no counter cache line bounces
-//! between threads. Every lock is held across `fork` (`pthread_atfork`).
+//! are plain loads. A per-thread cache of 16 recent stacks, keyed by the two
+//! innermost return addresses and checked by comparing the frames, lets a
+//! repeated allocation site skip the hash and the index. At most 65 536
+//! distinct stacks (2^22 frames); beyond that samples are charged to an
+//! empty stack. Counters (alloc/inuse objects and bytes, estimated) are
+//! kept per stack *per shard*, written only by the shard's holder (the
+//! freeing thread's shard on a free: only the sums are meaningful), summed
+//! at export, so no counter cache line bounces between threads; so are the
+//! live-byte totals, each on its own cache line. Every lock taken for an
+//! operation is held across `fork` (`pthread_atfork`); a shard held by
+//! another thread stays unused in the child.
 //!
 //! **Profiler memory** ([`MemoryStats::profiler_bytes`]): the index
 //! (1 MiB, touched at random, counted whole), then 48 bytes per distinct
@@ -99,24 +109,27 @@
 //! over System ×1.04/×1.24 (1 thread) and ×1.05/×0.98 (2 threads); over
 //! mimalloc ×0.90/×0.93 and ×0.93/×1.28. pprof-alloc 0.6 ×1.96–2.35,
 //! rpprof 0.18 ×1.53–1.78, jemalloc's profiler ×1.07–1.63 in the same
-//! runs. Full tracking (rate 1, 2 threads): ×1.16 of bare System (×0.84 at
-//! 2M operations), but ×3.7 of bare mimalloc (×2.8 at 2M): about 90 ns per
-//! allocation+free for the unwind, the table lookup, two uncontended shard
-//! locks and power-of-two blocks. heaptrack ×9.9–11.7, dhat-rs ×48.5 (2M
+//! runs. Full tracking (rate 1, 2 threads), `-n 3`/`-n 5 -o 4000000
+//! --no-dhat`: ×0.77–1.08 of bare System, ×1.64–1.86 of bare mimalloc (the
+//! same build against the one before held shards, the stack cache and the
+//! padded totals, interleaved: ×4.4 → ×2.4 at 4M operations, ×5.1 → ×2.9
+//! at 20M on a quiet machine): what is left is the unwind, comparing the
+//! stack with the cached one, a header read on free that misses the cache,
+//! and power-of-two blocks. heaptrack ×9.9–17.8, dhat-rs ×48.5 (2M
 //! operations; its cost grows faster than linearly). `cargo bench -p
-//! memdiag`: a 16-frame unwind 40 ns; an unsampled 256-byte alloc+free
+//! memdiag`: a 16-frame unwind 20 ns; an unsampled 256-byte alloc+free
 //! 17.5 ns against 17.2 ns on bare System (16 bytes: 20.5 against 16.5).
 //!
 //! **Test scopes** ([`testing`]). A thread in a scope keeps its countdown
 //! at 0, so each of its allocations takes the slow path, which sends it to
 //! the arena with exact weights (size, one object) and the scope's tag in
 //! the header's spare word; no test is added to the fast path. The header
-//! then threads the block into the scope's per-shard list of live blocks
-//! (under the shard lock the arena takes anyway), and a small fixed table
+//! then threads the block into the scope's list of live blocks in the
+//! block's shard range (under that list's lock), and a small fixed table
 //! of scopes holds each one's live bytes and high-water mark (atomics).
 //! A free on any thread finds the tag in the header and credits the scope.
 //! Stacks are walked only up to the scope's entry frame. Closing a scope
-//! takes each shard lock once and walks its list: the blocks still live
+//! takes each list lock once and walks its list: the blocks still live
 //! are the leak, by stack; they stay in the process profile as exact
 //! samples.
 //!
@@ -133,18 +146,21 @@
 //! comments.
 //!
 //! Not yet: a fast DWARF unwinder, a side-table fallback when the
-//! reservation fails, per-thread caches of sampled blocks (rate 1 still
-//! takes a — thread-private — lock per allocation and free).
+//! reservation fails, finer size classes than powers of two. A shard's
+//! holder takes back the blocks others freed into its remote list only
+//! when it allocates again: an idle holder keeps them until it exits.
 
 use sampler::Decision;
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod export;
+mod home;
 #[cfg(feature = "http")]
 pub mod http;
 mod lock;
 mod sampler;
+mod stack_cache;
 mod state;
 pub mod testing;
 mod unwind;
@@ -238,17 +254,7 @@ impl<A: GlobalAlloc> Profiled<A> {
                 _ => weights(size, 1),
             };
             // SAFETY: forwarded from the caller's GlobalAlloc contract.
-            unsafe {
-                state::alloc_sampled(
-                    sampler::shard(),
-                    size,
-                    layout.align(),
-                    frames,
-                    wbytes,
-                    wobjects,
-                    scope,
-                )
-            }
+            unsafe { state::alloc_sampled(size, layout.align(), frames, wbytes, wobjects, scope) }
         })
         .flatten();
         let Some(p) = p else {

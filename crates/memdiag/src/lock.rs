@@ -57,6 +57,21 @@ impl<T> SpinLock<T> {
         }
     }
 
+    /// Takes the lock without a guard if it is free (to hold it for long).
+    pub(crate) fn try_raw_lock(&self) -> bool {
+        self.try_lock().map(std::mem::forget).is_some()
+    }
+
+    /// The value, for the thread that holds the lock without a guard.
+    ///
+    /// # Safety
+    /// The caller holds the lock (taken raw) and no other reference to the
+    /// value is live.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn held(&self) -> &mut T {
+        &mut *self.value.get()
+    }
+
     /// Releases a lock taken with [`SpinLock::raw_lock`] (or, in a forked
     /// child, one held by a thread that no longer exists).
     pub(crate) fn raw_unlock(&self) {

@@ -14,8 +14,6 @@ const OFF_RECHECK: i64 = 16 << 20;
 
 static RATE: AtomicUsize = AtomicUsize::new(RATE_UNSET);
 static SEED: AtomicU64 = AtomicU64::new(0x853c_49e6_748f_ea9b);
-/// Hands out arena shards to threads round-robin.
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) struct ThreadState {
     /// Bytes left before the next sample; `<= 0` sends the next allocation
@@ -28,7 +26,7 @@ pub(crate) struct ThreadState {
     /// This thread's stack: top (0 = not yet known, 1 = unknown) and bottom.
     stack_hi: Cell<usize>,
     stack_lo: Cell<usize>,
-    /// This thread's arena shard (usize::MAX = not yet assigned).
+    /// This thread's arena shard (usize::MAX = not yet assigned; see `home`).
     shard: Cell<usize>,
     /// The `testing` scope this thread's allocations are charged to (0 =
     /// none). While set, the countdown stays at 0 so every allocation
@@ -37,6 +35,8 @@ pub(crate) struct ThreadState {
     /// Frame pointer of the scope's entry function: stacks of scoped
     /// allocations are walked up to it, not to the thread's first frame.
     scope_fp: Cell<usize>,
+    /// Whether this thread opened the scope (see `testing::scope`).
+    scope_owner: Cell<bool>,
 }
 
 thread_local! {
@@ -50,6 +50,7 @@ thread_local! {
             shard: Cell::new(usize::MAX),
             scope: Cell::new(0),
             scope_fp: Cell::new(usize::MAX),
+            scope_owner: Cell::new(false),
         }
     };
 }
@@ -237,12 +238,13 @@ fn redraw(t: &ThreadState) {
 }
 
 /// Charges this thread's allocations to scope `tag` (0: to none, and
-/// sampling resumes), walking their stacks up to frame pointer `fp`.
-/// Returns the previous tag.
-pub(crate) fn set_scope(tag: u32, fp: usize) -> u32 {
+/// sampling resumes), walking their stacks up to frame pointer `fp`;
+/// `owner`: this thread opened the scope. Returns the previous tag.
+pub(crate) fn set_scope(tag: u32, fp: usize, owner: bool) -> u32 {
     TS.try_with(|t| {
         let prev = t.scope.replace(tag);
         t.scope_fp.set(fp);
+        t.scope_owner.set(owner);
         if tag != 0 {
             t.countdown.set(0);
         } else {
@@ -256,6 +258,12 @@ pub(crate) fn set_scope(tag: u32, fp: usize) -> u32 {
 /// The scope this thread's allocations are charged to (0: none).
 pub(crate) fn current_scope() -> u32 {
     TS.try_with(|t| t.scope.get()).unwrap_or(0)
+}
+
+/// Whether this thread opened scope `tag` and is in it.
+pub(crate) fn owns_scope(tag: u32) -> bool {
+    TS.try_with(|t| t.scope.get() == tag && t.scope_owner.get())
+        .unwrap_or(false)
 }
 
 /// Runs `f` with the reentrancy guard set: allocations inside go straight to
@@ -280,19 +288,13 @@ pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// The arena shard this thread allocates sampled blocks from: assigned
-/// round-robin at first use, so concurrent threads rarely share a lock.
+/// This thread's arena shard (`usize::MAX`: none yet); see `home`.
 pub(crate) fn shard() -> usize {
-    TS.try_with(|t| {
-        let s = t.shard.get();
-        if s != usize::MAX {
-            return s;
-        }
-        let s = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
-        t.shard.set(s);
-        s
-    })
-    .unwrap_or(0)
+    TS.try_with(|t| t.shard.get()).unwrap_or(usize::MAX)
+}
+
+pub(crate) fn set_shard(k: usize) {
+    let _ = TS.try_with(|t| t.shard.set(k));
 }
 
 /// Bounds `(bottom, top)` of the current thread's stack, cached per

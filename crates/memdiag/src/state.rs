@@ -3,12 +3,15 @@
 //!
 //! Only sampled allocations (rare at the default rate) and frees of sampled
 //! blocks get here. At rate 1 every allocation does, so nothing here is
-//! shared between threads on the common path: a thread allocates from its
-//! own shard (its lock is uncontended), the stack table is read without a
-//! lock, and the per-stack counters are kept per shard.
+//! shared between threads on the common path: a thread allocates from and
+//! frees into its home shard (held for its lifetime, see `home`: no lock),
+//! the stack table is read without a lock, and the per-stack counters are
+//! kept per shard. A block freed by another thread than its shard's holder
+//! goes back through the shard's lock-free remote list.
 
 use crate::lock::SpinLock;
 use crate::testing::scope;
+use crate::{home, sampler, stack_cache};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// Size (and alignment) of the reserved range sampled blocks come from.
@@ -18,6 +21,9 @@ const ARENA_SIZE: usize = 1 << ARENA_BITS;
 pub(crate) const SHARDS: usize = 16;
 const SHARD_BITS: u32 = ARENA_BITS - SHARDS.trailing_zeros();
 const SHARD_SIZE: usize = 1 << SHARD_BITS;
+/// Shards `0..SHARED` are never held by a thread: threads without a shard
+/// of their own take them under their lock.
+pub(crate) const SHARED: usize = 4;
 const COMMIT_STEP: usize = 1 << 20;
 const MIN_CLASS: u32 = 5; // 32-byte blocks
 const HEADER: usize = 32;
@@ -55,9 +61,11 @@ struct Header {
     pad: u32,
     stack: u32,
     class: u32,
-    /// The `testing` scope the block is charged to (0: none). Read and
-    /// written under the shard's lock.
-    scope: u32,
+    /// The `testing` scope the block is charged to (0: none), with
+    /// `scope::FREED` once freed by a thread that could not unlist it.
+    /// Cleared (release) only after the links are replaced by the exact
+    /// weight.
+    scope: AtomicU32,
     wbytes: u64,
     /// Estimated objects (fixed point); for a scoped block, whose weight is
     /// exactly one object, its links in the scope's list instead.
@@ -81,7 +89,9 @@ impl Header {
 
 /// A scope's live blocks in one shard (a doubly linked list threaded
 /// through their headers, so it allocates nothing) and what the scope
-/// allocated from this shard.
+/// allocated there. A held shard lists only its holder's own scopes
+/// (another thread's scoped allocations go to a shared shard), so only the
+/// holder touches its lists.
 #[derive(Clone, Copy)]
 struct ScopeList {
     /// User-pointer offset of the first block in the shard, 0 = none.
@@ -95,6 +105,43 @@ const NO_BLOCKS: ScopeList = ScopeList {
     allocs: 0,
     bytes: 0,
 };
+
+impl ScopeList {
+    /// The header of the block at user-pointer offset `off` of the shard
+    /// range starting at `base`.
+    unsafe fn header(base: usize, off: u32) -> &'static mut Header {
+        &mut *((base + off as usize - HEADER) as *mut Header)
+    }
+
+    /// Puts the block at `user` (header `h`) at the head of the list.
+    unsafe fn link(&mut self, base: usize, user: usize, h: &mut Header) {
+        let off = (user - base) as u32;
+        if self.head != 0 {
+            let next = Self::header(base, self.head);
+            let (_, nn) = next.links();
+            next.set_links(off, nn);
+        }
+        h.set_links(0, self.head);
+        self.head = off;
+    }
+
+    /// Takes the block with header `h` out of the list.
+    unsafe fn unlink(&mut self, base: usize, h: &Header) {
+        let (prev, next) = h.links();
+        if prev == 0 {
+            self.head = next;
+        } else {
+            let p = Self::header(base, prev);
+            let (pp, _) = p.links();
+            p.set_links(pp, next);
+        }
+        if next != 0 {
+            let n = Self::header(base, next);
+            let (_, nn) = n.links();
+            n.set_links(prev, nn);
+        }
+    }
+}
 
 #[repr(C)]
 struct Entry {
@@ -128,15 +175,33 @@ static FRAMES: AtomicUsize = AtomicUsize::new(0);
 static ENTRY_COUNT: AtomicUsize = AtomicUsize::new(0);
 static FRAMES_USED: AtomicUsize = AtomicUsize::new(0);
 
+/// All shards' counter arrays, one after the other (mapped at init, so a
+/// free on any thread can count without a mapping that may fail).
+static COUNTER_MAP: AtomicUsize = AtomicUsize::new(0);
 /// Each shard's counter array (0 until the shard is first used).
 static COUNTERS: [AtomicUsize; SHARDS] = [const { AtomicUsize::new(0) }; SHARDS];
-/// Each shard's estimated live bytes (exact sum of its blocks' weights).
-static SHARD_LIVE: [AtomicI64; SHARDS] = [const { AtomicI64::new(0) }; SHARDS];
+/// Each shard's estimated live bytes (exact sum of its blocks' weights):
+/// written at every sampled alloc and free.
+static SHARD_LIVE: [Line<AtomicI64>; SHARDS] = [const { Line(AtomicI64::new(0)) }; SHARDS];
 
 /// Estimated live bytes as flushed by the shards (within
 /// `SHARDS * FLUSH_BYTES` of the exact sum), and the recorded peak.
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
+static LIVE: Line<AtomicI64> = Line(AtomicI64::new(0));
+static PEAK: Line<AtomicI64> = Line(AtomicI64::new(0));
+
+/// A value alone on its cache-line pair: written by one or all threads at
+/// rate 1, it must not share a line with another thread's hot data or with
+/// what every sample reads (a shared line cost a third of the time).
+#[repr(align(128))]
+struct Line<T>(T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Held while a peak snapshot is being written.
 static PEAK_LOCK: SpinLock<()> = SpinLock::new(());
 
@@ -155,21 +220,33 @@ struct Shard {
 
 /// One shard per cache-line pair, so two shards' locks never share a line.
 #[repr(align(128))]
-struct Padded(SpinLock<Shard>);
+struct Padded {
+    shard: SpinLock<Shard>,
+    /// Blocks of this shard's range freed by threads that do not hold it:
+    /// a lock-free stack (push by anyone, taken whole by the holder).
+    remote: Remote,
+}
+
+/// On its own lines: other threads write it, the holder rarely reads it.
+#[repr(align(128))]
+struct Remote(AtomicUsize);
 
 // SAFETY: raw pointers to process-global mappings, guarded by the lock.
 unsafe impl Send for Shard {}
 
 static SHARD: [Padded; SHARDS] = [const {
-    Padded(SpinLock::new(Shard {
-        base: 0,
-        top: 0,
-        committed: 0,
-        free: [0; 64],
-        counters: std::ptr::null_mut(),
-        unflushed: 0,
-        scopes: [NO_BLOCKS; scope::SLOTS],
-    }))
+    Padded {
+        shard: SpinLock::new(Shard {
+            base: 0,
+            top: 0,
+            committed: 0,
+            free: [0; 64],
+            counters: std::ptr::null_mut(),
+            unflushed: 0,
+            scopes: [NO_BLOCKS; scope::SLOTS],
+        }),
+        remote: Remote(AtomicUsize::new(0)),
+    }
 }; SHARDS];
 
 unsafe fn map(len: usize, prot: libc::c_int) -> Option<usize> {
@@ -188,20 +265,22 @@ unsafe fn map(len: usize, prot: libc::c_int) -> Option<usize> {
     }
 }
 
-// Every lock is held across `fork`, so the child finds none of them taken
-// by a thread that no longer exists. Order: init, shards, peak (the order
-// they nest in everywhere else).
+// Every lock taken for an operation is held across `fork`, so the child
+// finds none of them taken by a thread that no longer exists. Order: init,
+// shared shards, peak (the order they nest in everywhere else). A held
+// shard is not: its holder's lock is never released, and in the child a
+// shard held by another thread stays unused.
 extern "C" fn atfork_prepare() {
     INIT_LOCK.raw_lock();
-    for s in &SHARD {
-        s.0.raw_lock();
+    for s in &SHARD[..SHARED] {
+        s.shard.raw_lock();
     }
     PEAK_LOCK.raw_lock();
 }
 extern "C" fn atfork_release() {
     PEAK_LOCK.raw_unlock();
-    for s in SHARD.iter().rev() {
-        s.0.raw_unlock();
+    for s in SHARD[..SHARED].iter().rev() {
+        s.shard.raw_unlock();
     }
     INIT_LOCK.raw_unlock();
 }
@@ -276,8 +355,9 @@ unsafe fn init_maps() -> bool {
         INDEX_CAP * std::mem::size_of::<AtomicU64>(),
         ENTRY_CAP * std::mem::size_of::<Entry>(),
         FRAMES_CAP * std::mem::size_of::<usize>(),
+        SHARDS * ENTRY_CAP * std::mem::size_of::<Counters>(),
     ];
-    let mut maps = [0usize; 3];
+    let mut maps = [0usize; 4];
     for (m, &len) in maps.iter_mut().zip(&sizes) {
         match map(len, rw) {
             Some(p) => *m = p,
@@ -290,6 +370,7 @@ unsafe fn init_maps() -> bool {
     INDEX.store(maps[0], Ordering::Relaxed);
     ENTRIES.store(maps[1], Ordering::Relaxed);
     FRAMES.store(maps[2], Ordering::Relaxed);
+    COUNTER_MAP.store(maps[3], Ordering::Relaxed);
     // Entry 0: the stack of samples whose stack could not be stored.
     (*(maps[1] as *const Entry))
         .ready
@@ -326,10 +407,17 @@ fn hash(frames: &[usize]) -> u64 {
     h
 }
 
+/// `a == b`, inlined: a call to `memcmp` cost more than comparing the few
+/// words of a typical stack (a tenth of the time at rate 1).
+#[inline]
+pub(crate) fn same(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// The id of the stack `frames`, adding it if new (lock-free: a new entry
 /// is written in full, then published by one compare-and-swap of its index
 /// slot). 0 when the table or the frame store is full.
-fn intern(frames: &[usize]) -> u32 {
+pub(crate) fn intern(frames: &[usize]) -> u32 {
     let h = hash(frames);
     // Index slot: high half = hash tag (never 0), low half = entry id + 1.
     let tag = (h >> 32) | 1;
@@ -367,7 +455,7 @@ fn intern(frames: &[usize]) -> u32 {
         if v >> 32 == tag {
             let id = (v & 0xffff_ffff) as usize - 1;
             let e = entry(id);
-            if e.hash == h && e.len as usize == frames.len() && frames_of(e) == frames {
+            if e.hash == h && same(frames_of(e), frames) {
                 // A reserved entry left unpublished stays empty (no
                 // counts), and is skipped by snapshots.
                 return id as u32;
@@ -406,26 +494,26 @@ fn new_entry(frames: &[usize], h: u64) -> Option<usize> {
 }
 
 impl Shard {
-    /// Maps this shard's counters on first use.
-    unsafe fn ensure_ready(&mut self, k: usize) -> bool {
+    /// Sets up this shard (`k`) on first use.
+    fn ensure_ready(&mut self, k: usize) {
         if self.base != 0 {
-            return true;
+            return;
         }
-        let Some(c) = map(
-            ENTRY_CAP * std::mem::size_of::<Counters>(),
-            libc::PROT_READ | libc::PROT_WRITE,
-        ) else {
-            return false;
-        };
+        let c =
+            COUNTER_MAP.load(Ordering::Relaxed) + k * ENTRY_CAP * std::mem::size_of::<Counters>();
         self.counters = c as *mut Counters;
         COUNTERS[k].store(c, Ordering::Release);
         self.base = ARENA_BASE.load(Ordering::Relaxed) + k * SHARD_SIZE;
-        true
     }
 
     /// Carves or reuses a block for `size` bytes at `align`; returns
-    /// (user pointer, class, pad).
-    unsafe fn alloc_block(&mut self, size: usize, align: usize) -> Option<(usize, u32, usize)> {
+    /// (user pointer, class, pad). `remote`: this shard's remote list.
+    unsafe fn alloc_block(
+        &mut self,
+        remote: &AtomicUsize,
+        size: usize,
+        align: usize,
+    ) -> Option<(usize, u32, usize)> {
         if align > PAGE {
             return None;
         }
@@ -436,6 +524,9 @@ impl Shard {
             return None;
         }
         let bsize = 1usize << class;
+        if self.free[class as usize] == 0 && remote.load(Ordering::Relaxed) != 0 {
+            self.take_remote(remote);
+        }
         let block = if self.free[class as usize] != 0 {
             let b = self.free[class as usize];
             self.free[class as usize] = *(b as *const usize);
@@ -467,47 +558,46 @@ impl Shard {
         Some((block + pad, class, pad))
     }
 
+    /// Moves the blocks other threads freed into this shard's free lists.
+    unsafe fn take_remote(&mut self, remote: &AtomicUsize) {
+        let mut b = remote.swap(0, Ordering::Acquire);
+        while b != 0 {
+            let p = b as *mut usize;
+            let (next, class) = (*p, *p.add(1));
+            *p = self.free[class];
+            self.free[class] = b;
+            b = next;
+        }
+    }
+
+    /// Frees `block` of `class` into this shard (`k`), or, if it lies in
+    /// another shard's range (`r`), into that shard's remote list.
+    unsafe fn free_block(&mut self, k: usize, r: usize, block: usize, class: u32) {
+        let p = block as *mut usize;
+        if r == k {
+            *p = self.free[class as usize];
+            self.free[class as usize] = block;
+            return;
+        }
+        // Blocks are at least 32 bytes: room for the link and the class.
+        *p.add(1) = class as usize;
+        let remote = &SHARD[r].remote.0;
+        let mut head = remote.load(Ordering::Relaxed);
+        loop {
+            *p = head;
+            match remote.compare_exchange_weak(head, block, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
+
     /// Adds `d` to stack `stack`'s counter `i` (only this shard's lock
     /// holder writes it: a load and a store suffice).
     #[inline]
     unsafe fn add(&self, stack: u32, i: usize, d: u64) {
         let c = &(*self.counters.add(stack as usize))[i];
         c.store(c.load(Ordering::Relaxed).wrapping_add(d), Ordering::Relaxed);
-    }
-
-    /// The header of the block at user-pointer offset `off`.
-    unsafe fn header(&self, off: u32) -> &'static mut Header {
-        &mut *((self.base + off as usize - HEADER) as *mut Header)
-    }
-
-    /// Puts the block at `user` at the head of scope `tag`'s list.
-    unsafe fn link(&mut self, tag: u32, user: usize, h: &mut Header) {
-        let off = (user - self.base) as u32;
-        let head = self.scopes[scope::slot(tag)].head;
-        if head != 0 {
-            let next = self.header(head);
-            let (_, nn) = next.links();
-            next.set_links(off, nn);
-        }
-        h.set_links(0, head);
-        self.scopes[scope::slot(tag)].head = off;
-    }
-
-    /// Takes the block with header `h` out of scope `tag`'s list.
-    unsafe fn unlink(&mut self, tag: u32, h: &Header) {
-        let (prev, next) = h.links();
-        if prev == 0 {
-            self.scopes[scope::slot(tag)].head = next;
-        } else {
-            let p = self.header(prev);
-            let (pp, _) = p.links();
-            p.set_links(pp, next);
-        }
-        if next != 0 {
-            let n = self.header(next);
-            let (_, nn) = n.links();
-            n.set_links(prev, nn);
-        }
     }
 
     /// Records a change of `d` estimated live bytes in shard `k`.
@@ -632,14 +722,38 @@ pub(crate) fn table_bytes() -> u64 {
         + shards * stacks * std::mem::size_of::<Counters>() as u64
 }
 
+/// Claims a holdable shard for the calling thread until
+/// [`release_shard`]: its lock stays taken, so nobody else uses it.
+pub(crate) fn claim_shard() -> Option<usize> {
+    (SHARED..SHARDS).find(|&k| SHARD[k].shard.try_raw_lock())
+}
+
+pub(crate) fn release_shard(k: usize) {
+    SHARD[k].shard.raw_unlock();
+}
+
+/// Runs `f` on shard `k` (from `home::shard`): held by this thread, or
+/// shared and taken under its lock.
+fn with_shard<R>(k: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+    let s = &SHARD[k].shard;
+    if k >= SHARED {
+        // SAFETY: this thread holds shard k (see `home`), and does not
+        // re-enter here while `f` runs (nothing in it allocates or frees).
+        f(unsafe { s.held() })
+    } else {
+        f(&mut s.lock())
+    }
+}
+
 /// Allocates a sampled block of `size` bytes for the stack `frames`, with
-/// estimated (unsampled) weights, from shard `shard`, charged to the
-/// `testing` scope `tag` if that is still open (then the weights must be
-/// exact: `size` bytes, one object). `None`: arena unavailable or
-/// exhausted, or an alignment above a page; the caller falls back to the
-/// inner allocator.
+/// estimated (unsampled) weights, charged to the `testing` scope `tag` if
+/// that is still open (then the weights must be exact: `size` bytes, one
+/// object). From this thread's shard, or, for a scope this thread does not
+/// own, from a shared one (a held shard lists only its holder's scopes).
+/// `None`: arena unavailable or exhausted, or an alignment above a page;
+/// the caller falls back to the inner allocator. Call with the reentrancy
+/// guard set.
 pub(crate) unsafe fn alloc_sampled(
-    shard: usize,
     size: usize,
     align: usize,
     frames: &[usize],
@@ -650,48 +764,87 @@ pub(crate) unsafe fn alloc_sampled(
     if !ensure_init() {
         return None;
     }
-    let k = shard % SHARDS;
-    // Interned before the lock: the table needs none.
-    let stack = intern(frames);
-    let mut st = SHARD[k].0.lock();
-    if !st.ensure_ready(k) {
-        return None;
+    let stack = stack_cache::intern(frames);
+    let mut k = home::shard(true);
+    if tag != 0 && !sampler::owns_scope(tag) {
+        k %= SHARED;
     }
-    let (user, class, pad) = st.alloc_block(size, align)?;
-    st.add(stack, 0, wobjects);
-    st.add(stack, 1, wbytes);
-    st.add(stack, 2, wobjects);
-    st.add(stack, 3, wbytes);
-    st.change_live(k, wbytes as i64);
-    let h = &mut *((user - HEADER) as *mut Header);
-    *h = Header {
-        pad: pad as u32,
-        stack,
-        class,
-        scope: 0,
-        wbytes,
-        wobjects,
-    };
-    if tag != 0 && scope::is_open(tag) {
-        h.scope = tag;
-        st.link(tag, user, h);
-        let list = &mut st.scopes[scope::slot(tag)];
-        list.allocs += 1;
-        list.bytes += size as u64;
+    let (user, linked) = with_shard(k, |st| {
+        st.ensure_ready(k);
+        let (user, class, pad) = st.alloc_block(&SHARD[k].remote.0, size, align)?;
+        st.add(stack, 0, wobjects);
+        st.add(stack, 1, wbytes);
+        st.add(stack, 2, wobjects);
+        st.add(stack, 3, wbytes);
+        st.change_live(k, wbytes as i64);
+        let h = &mut *((user - HEADER) as *mut Header);
+        *h = Header {
+            pad: pad as u32,
+            stack,
+            class,
+            scope: AtomicU32::new(0),
+            wbytes,
+            wobjects,
+        };
+        // Closing clears the tag, then detaches under this shard's lock
+        // (or on this very thread, for a held shard).
+        let linked = tag != 0 && scope::is_open(tag);
+        if linked {
+            let list = &mut st.scopes[scope::slot(tag)];
+            list.link(st.base, user, h);
+            list.allocs += 1;
+            list.bytes += size as u64;
+            h.scope.store(tag, Ordering::Relaxed);
+        }
+        Some((user, linked))
+    })?;
+    if linked {
         scope::grow(tag, size as u64);
     }
     Some(user as *mut u8)
 }
 
-/// Frees a sampled block (one for which [`is_sampled`] holds) into the
-/// shard it came from.
+/// Frees a sampled block (one for which [`is_sampled`] holds) into this
+/// thread's shard (or the remote list of the shard it came from).
 pub(crate) unsafe fn free_sampled(p: *mut u8) {
     let user = p as usize;
-    let h = (user - HEADER) as *mut Header;
-    // `pad` and `class` never change while the block lives; the other
-    // fields are read under the lock (a scope's detach writes them).
-    let block = user - (*h).pad as usize;
-    let class = (*h).class;
+    let h = &*((user - HEADER) as *const Header);
+    let block = user - h.pad as usize;
+    let (class, stack, wbytes) = (h.class, h.stack, h.wbytes);
+    let r = (block - ARENA_BASE.load(Ordering::Relaxed)) >> SHARD_BITS;
+    let k = home::shard(false);
+    // Acquire: a scope's detach sets the exact weight before clearing it.
+    let tag = h.scope.load(Ordering::Acquire);
+    let wobjects = if tag == 0 {
+        h.wobjects
+    } else if r < SHARED || r == k {
+        // Listed in a shared shard (under its lock) or in ours.
+        with_shard(r, |st| {
+            let tag = h.scope.load(Ordering::Relaxed);
+            if tag != 0 {
+                st.scopes[scope::slot(tag)].unlink(st.base, h);
+                scope::shrink(tag, wbytes);
+            }
+        });
+        ONE
+    } else {
+        // Listed in a shard another thread holds: its owner takes it back.
+        let marked = scope::free_remote(tag, wbytes, || {
+            h.scope
+                .compare_exchange(tag, tag | scope::FREED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        });
+        if marked {
+            with_shard(k, |st| {
+                st.ensure_ready(k);
+                st.add(stack, 2, ONE.wrapping_neg());
+                st.add(stack, 3, wbytes.wrapping_neg());
+                st.change_live(k, -(wbytes as i64));
+            });
+            return;
+        }
+        ONE
+    };
     if class >= RELEASE_CLASS {
         // Still ours: give the pages past the first back before listing it.
         libc::madvise(
@@ -700,20 +853,13 @@ pub(crate) unsafe fn free_sampled(p: *mut u8) {
             libc::MADV_DONTNEED,
         );
     }
-    let k = (block - ARENA_BASE.load(Ordering::Relaxed)) >> SHARD_BITS;
-    let mut st = SHARD[k].0.lock();
-    let h = &*h;
-    let (stack, wbytes, mut wobjects) = (h.stack, h.wbytes, h.wobjects);
-    if h.scope != 0 {
-        st.unlink(h.scope, h);
-        scope::shrink(h.scope, wbytes);
-        wobjects = ONE;
-    }
-    st.add(stack, 2, wobjects.wrapping_neg());
-    st.add(stack, 3, wbytes.wrapping_neg());
-    st.change_live(k, -(wbytes as i64));
-    *(block as *mut usize) = st.free[class as usize];
-    st.free[class as usize] = block;
+    with_shard(k, |st| {
+        st.ensure_ready(k);
+        st.add(stack, 2, wobjects.wrapping_neg());
+        st.add(stack, 3, wbytes.wrapping_neg());
+        st.change_live(k, -(wbytes as i64));
+        st.free_block(k, r, block, class);
+    });
 }
 
 /// What a closed `testing` scope left: its live blocks as (stack, bytes),
@@ -726,7 +872,9 @@ pub(crate) struct ScopeRest {
 
 /// Detaches the scope `tag`, already closed (no block joins it any more),
 /// from its live blocks, which stay ordinary exact-weight samples, and
-/// returns them. Call with the reentrancy guard set: this allocates (from
+/// returns them; frees the blocks other threads marked freed. Call on the
+/// scope's owner thread (its blocks are listed in the shard it holds, or
+/// in shared ones), with the reentrancy guard set: this allocates (from
 /// the inner allocator, so with a shard lock held).
 pub(crate) fn detach_scope(tag: u32) -> ScopeRest {
     let mut rest = ScopeRest {
@@ -734,21 +882,36 @@ pub(crate) fn detach_scope(tag: u32) -> ScopeRest {
         allocs: 0,
         bytes: 0,
     };
-    for shard in &SHARD {
-        let mut st = shard.0.lock();
-        let list = std::mem::replace(&mut st.scopes[scope::slot(tag)], NO_BLOCKS);
-        rest.allocs += list.allocs;
-        rest.bytes += list.bytes;
-        let mut off = list.head;
-        while off != 0 {
-            // SAFETY: every offset in the list is a live block of this
-            // shard, which stays live while we hold its lock.
-            let h = unsafe { st.header(off) };
-            rest.live.push((h.stack, h.wbytes));
-            off = h.links().1;
-            h.scope = 0;
-            h.wobjects = ONE;
-        }
+    if INIT.load(Ordering::Acquire) != INIT_OK {
+        return rest;
+    }
+    let mine = sampler::shard();
+    for k in (0..SHARED).chain((SHARED..SHARDS).filter(|&k| k == mine)) {
+        with_shard(k, |st| {
+            let list = std::mem::replace(&mut st.scopes[scope::slot(tag)], NO_BLOCKS);
+            rest.allocs += list.allocs;
+            rest.bytes += list.bytes;
+            let mut off = list.head;
+            while off != 0 {
+                // SAFETY: every offset in the list is a block of this
+                // shard that nobody else frees into it while listed (a free
+                // takes the lock, or only marks it freed).
+                unsafe {
+                    let user = st.base + off as usize;
+                    let h = ScopeList::header(st.base, off);
+                    off = h.links().1;
+                    h.wobjects = ONE;
+                    if h.scope
+                        .compare_exchange(tag, 0, Ordering::Release, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        rest.live.push((h.stack, h.wbytes));
+                    } else {
+                        st.free_block(k, k, user - h.pad as usize, h.class);
+                    }
+                }
+            }
+        });
     }
     rest
 }

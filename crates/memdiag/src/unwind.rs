@@ -20,7 +20,7 @@ pub enum Unwind {
     /// default.
     Auto,
     /// DWARF (`.eh_frame`) for every sampled allocation: works without
-    /// frame pointers, about 2 µs per sample instead of ~40 ns.
+    /// frame pointers, about 2 µs per sample instead of ~20 ns.
     Dwarf,
 }
 

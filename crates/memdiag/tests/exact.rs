@@ -92,3 +92,28 @@ fn rate_one_counts_realloc_growth() {
     assert_eq!(v.capacity(), 1024);
     assert_eq!(t, [9, allocated, 1, 1024 * 8]);
 }
+
+/// 200 blocks of 3000 bytes and the 4800-byte Vec holding them.
+#[inline(never)]
+fn make_on_thread() -> Vec<Vec<u8>> {
+    let mut v = Vec::with_capacity(200);
+    for i in 0..200 {
+        v.push(vec![i as u8; 3000]);
+    }
+    v
+}
+
+/// Blocks allocated on short-lived threads (each holds an arena shard
+/// until it exits) and freed on another (back through the shard's remote
+/// list): the counts stay exact.
+#[test]
+fn rate_one_counts_cross_thread_frees() {
+    memdiag::set_sample_rate(1);
+    for _ in 0..20 {
+        let v = std::thread::spawn(make_on_thread).join().unwrap();
+        drop(std::hint::black_box(v));
+    }
+    let p = memdiag::heap_profile();
+    let t = common::totals_for(&p, "exact::make_on_thread");
+    assert_eq!(t, [20 * 201, 20 * (200 * 3000 + 4800), 0, 0]);
+}

@@ -1,10 +1,20 @@
 //! Scopes: a small fixed table of open scopes whose counters the allocator
 //! updates (atomics, no allocation), and entering one on a thread.
 //!
+//! The thread that opened a scope (its owner, which runs the measured
+//! closure) does most of its allocations and frees: it keeps its own share
+//! of the live bytes and of the peak in words only it writes (a load and a
+//! store, no locked instruction), other threads use read-modify-writes on
+//! theirs; the scope's live bytes are the sum of both shares.
+//!
 //! A scope's blocks are the arena's (see `state.rs`): the header of each
 //! carries the scope's tag, so a free on any thread finds the scope to
 //! credit. Closing a scope detaches its blocks: the ones still live are its
-//! leak, and stay in the process profile as ordinary exact samples.
+//! leak, and stay in the process profile as ordinary exact samples. The
+//! owner's blocks come from the shard it holds and are listed there, so
+//! neither its allocations nor its frees take a lock; another thread that
+//! frees one only marks it freed ([`free_remote`]) and the owner takes it
+//! back when it closes the scope.
 
 use crate::{sampler, state, unwind};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -18,20 +28,29 @@ struct Slot {
     claimed: AtomicBool,
     /// The open scope's tag; 0 once it is closed.
     tag: AtomicU32,
+    /// Live bytes and highest total seen, as changed by the owner thread
+    /// (written by it only) and by the others.
+    owner_live: AtomicI64,
+    owner_peak: AtomicI64,
     live: AtomicI64,
     peak: AtomicI64,
     /// Allocations the arena could not take (alignment above 4 KiB,
     /// arena unavailable or full): served untracked.
     untracked: AtomicU64,
+    /// Threads inside [`free_remote`]: closing waits for them.
+    inflight: AtomicU32,
 }
 
 static TABLE: [Slot; SLOTS] = [const {
     Slot {
         claimed: AtomicBool::new(false),
         tag: AtomicU32::new(0),
+        owner_live: AtomicI64::new(0),
+        owner_peak: AtomicI64::new(0),
         live: AtomicI64::new(0),
         peak: AtomicI64::new(0),
         untracked: AtomicU64::new(0),
+        inflight: AtomicU32::new(0),
     }
 }; SLOTS];
 
@@ -39,17 +58,22 @@ static TABLE: [Slot; SLOTS] = [const {
 /// charge a later scope in the same slot.
 static GENERATION: AtomicU32 = AtomicU32::new(0);
 
-/// The slot of `tag` (tags are `generation << 7 | slot << 1 | 1`: never 0).
+/// The slot of `tag` (tags are `generation << 8 | slot << 2 | 1`: never 0,
+/// and bit 1 free for [`FREED`]).
 pub(crate) fn slot(tag: u32) -> usize {
-    (tag as usize >> 1) % SLOTS
+    (tag as usize >> 2) % SLOTS
 }
+
+/// Set in a block header's tag by a thread that freed the block while its
+/// scope's owner still lists it.
+pub(crate) const FREED: u32 = 2;
 
 fn of(tag: u32) -> &'static Slot {
     &TABLE[slot(tag)]
 }
 
-/// Whether scope `tag` still takes blocks. The arena asks under a shard
-/// lock, and closing takes every shard lock after clearing the tag, so no
+/// Whether scope `tag` still takes blocks. The arena asks under a scope-list
+/// lock, and closing takes every such lock after clearing the tag, so no
 /// block joins a scope that is being detached.
 pub(crate) fn is_open(tag: u32) -> bool {
     of(tag).tag.load(Ordering::Relaxed) == tag
@@ -58,15 +82,50 @@ pub(crate) fn is_open(tag: u32) -> bool {
 /// A block of `bytes` joined scope `tag`: live bytes and high-water mark.
 pub(crate) fn grow(tag: u32, bytes: u64) {
     let s = of(tag);
-    let live = s.live.fetch_add(bytes as i64, Ordering::Relaxed) + bytes as i64;
-    if live > s.peak.load(Ordering::Relaxed) {
-        s.peak.fetch_max(live, Ordering::Relaxed);
+    let b = bytes as i64;
+    if sampler::owns_scope(tag) {
+        let own = s.owner_live.load(Ordering::Relaxed) + b;
+        s.owner_live.store(own, Ordering::Relaxed);
+        let total = own + s.live.load(Ordering::Relaxed);
+        if total > s.owner_peak.load(Ordering::Relaxed) {
+            s.owner_peak.store(total, Ordering::Relaxed);
+        }
+    } else {
+        let others = s.live.fetch_add(b, Ordering::Relaxed) + b;
+        let total = others + s.owner_live.load(Ordering::Relaxed);
+        if total > s.peak.load(Ordering::Relaxed) {
+            s.peak.fetch_max(total, Ordering::Relaxed);
+        }
     }
 }
 
 /// A block of `bytes` of scope `tag` was freed (on any thread).
 pub(crate) fn shrink(tag: u32, bytes: u64) {
-    of(tag).live.fetch_sub(bytes as i64, Ordering::Relaxed);
+    let s = of(tag);
+    if sampler::owns_scope(tag) {
+        let own = s.owner_live.load(Ordering::Relaxed) - bytes as i64;
+        s.owner_live.store(own, Ordering::Relaxed);
+    } else {
+        s.live.fetch_sub(bytes as i64, Ordering::Relaxed);
+    }
+}
+
+/// A block of `bytes` of scope `tag` that the scope's owner lists is freed
+/// on another thread: `mark` marks it [`FREED`] for the owner to take back
+/// when it closes the scope, or returns false when the scope detached the
+/// block first (then it is an ordinary block). Credits the scope if it is
+/// still open; closing waits until no thread is in here, so a late credit
+/// never reaches the slot's next scope.
+pub(crate) fn free_remote(tag: u32, bytes: u64, mark: impl FnOnce() -> bool) -> bool {
+    let s = of(tag);
+    s.inflight.fetch_add(1, Ordering::SeqCst);
+    let open = s.tag.load(Ordering::SeqCst) == tag;
+    let marked = mark();
+    if marked && open {
+        shrink(tag, bytes);
+    }
+    s.inflight.fetch_sub(1, Ordering::Release);
+    marked
 }
 
 /// An allocation in scope `tag` went to the inner allocator, uncounted.
@@ -100,19 +159,24 @@ impl Claim {
             {
                 continue;
             }
+            s.owner_live.store(0, Ordering::Relaxed);
+            s.owner_peak.store(0, Ordering::Relaxed);
             s.live.store(0, Ordering::Relaxed);
             s.peak.store(0, Ordering::Relaxed);
             s.untracked.store(0, Ordering::Relaxed);
             let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
-            let tag = generation << 7 | (i as u32) << 1 | 1;
+            let tag = generation << 8 | (i as u32) << 2 | 1;
             s.tag.store(tag, Ordering::Release);
             return Claim { tag };
         }
         panic!("memdiag::testing: more than {SLOTS} scopes open at once");
     }
 
-    pub(crate) fn scope(&self) -> Scope {
-        Scope { tag: self.tag }
+    /// Runs `f` on this thread, the scope's owner, in the scope.
+    #[inline(never)]
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _on = OnThread::enter(self.tag, unwind::frame_pointer(), true);
+        f()
     }
 
     /// Closes the scope and returns its figures.
@@ -124,11 +188,18 @@ impl Claim {
         let s = of(self.tag);
         s.tag.store(0, Ordering::SeqCst);
         let rest = sampler::guarded(|| state::detach_scope(self.tag));
+        while s.inflight.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
         let closed = Closed {
             live: rest.live,
             allocs: rest.allocs,
             bytes: rest.bytes,
-            peak: s.peak.load(Ordering::Relaxed).max(0) as u64,
+            peak: s
+                .peak
+                .load(Ordering::Relaxed)
+                .max(s.owner_peak.load(Ordering::Relaxed))
+                .max(0) as u64,
             untracked: s.untracked.load(Ordering::Relaxed),
         };
         s.claimed.store(false, Ordering::Release);
@@ -181,7 +252,7 @@ impl Scope {
     /// counted. Panics if this thread is already in a scope.
     #[inline(never)]
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
-        let _on = OnThread::enter(self.tag, unwind::frame_pointer());
+        let _on = OnThread::enter(self.tag, unwind::frame_pointer(), false);
         f()
     }
 }
@@ -193,18 +264,18 @@ impl OnThread {
     /// `fp`: the frame pointer of the function that runs the scope's work;
     /// stacks of scoped allocations are walked up to there only (cheaper,
     /// and the harness's frames above it say nothing).
-    fn enter(tag: u32, fp: usize) -> OnThread {
+    fn enter(tag: u32, fp: usize, owner: bool) -> OnThread {
         assert!(
             sampler::current_scope() == 0,
             "memdiag::testing: scopes do not nest (this thread is already measured)"
         );
-        sampler::set_scope(tag, fp);
+        sampler::set_scope(tag, fp, owner);
         OnThread
     }
 }
 
 impl Drop for OnThread {
     fn drop(&mut self) {
-        sampler::set_scope(0, usize::MAX);
+        sampler::set_scope(0, usize::MAX, false);
     }
 }
