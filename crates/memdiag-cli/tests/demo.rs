@@ -1,6 +1,7 @@
 //! `memdiag demo` end to end: the demo service (this binary, with the
 //! collector and endpoint) is recorded over HTTP and the leak report names
-//! the leaking function, and not the cache that fills up.
+//! the leaking function (and the growth of the Vec it keeps its records in),
+//! and not the cache that fills up.
 
 mod common;
 
@@ -38,6 +39,9 @@ fn demo_names_the_leak_and_not_the_cache() {
             .collect()
     };
     assert!(class_of("leak_steadily").contains(&"leak"), "{text}");
+    // The Vec that holds the leaked records grows with the leak, by
+    // doubling: listed with it, not as a plateau of its own.
+    assert!(!class_of("leak_steadily").contains(&"plateau"), "{text}");
     assert!(!class_of("cache_insert").contains(&"leak"), "{text}");
     assert!(!class_of("churn_buffers").contains(&"leak"), "{text}");
     // The recording is kept where it was asked to go, with its page, whose

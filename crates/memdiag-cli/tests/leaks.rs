@@ -35,7 +35,8 @@ fn temp_dir(name: &str) -> TempDir {
 }
 
 /// A Go-style heap profile at `secs`: each site is a function called from
-/// `main.main`, with (inuse bytes, cumulative allocated bytes).
+/// `main.main` (frames leaf first separated by `;` for a deeper stack),
+/// with (inuse bytes, cumulative allocated bytes).
 fn heap(secs: f64, sites: &[(&str, i64, i64)], binary: &str) -> Profile {
     let mut p = Profile::with_sample_types(&[
         ("alloc_objects", "count"),
@@ -73,9 +74,10 @@ fn heap(secs: f64, sites: &[(&str, i64, i64)], binary: &str) -> Profile {
     };
     let main = location(&mut p, "main.main");
     for &(name, inuse, alloc) in sites {
-        let leaf = location(&mut p, name);
+        let mut stack: Vec<u32> = name.split(';').map(|f| location(&mut p, f)).collect();
+        stack.push(main);
         p.samples
-            .push(&[leaf, main], &[alloc / 64, alloc, inuse / 64, inuse], &[]);
+            .push(&stack, &[alloc / 64, alloc, inuse / 64, inuse], &[]);
     }
     p
 }
@@ -180,6 +182,43 @@ fn json_lists_every_changing_site_with_its_class() {
         serde_json::json!(["main.leakyLog", "main.main"])
     );
     assert_eq!(leak["first_seen_secs"], 10.0);
+}
+
+#[test]
+fn container_growth_is_shown_with_its_leak() {
+    // main.leakyLog appends its 4 KiB records to a slice whose buffer
+    // doubles (runtime.growslice, 24 B per record), for the last time at
+    // 1024 records, before the last third: a plateau by itself, but it
+    // grows for the leak, so it is listed with it.
+    let dir = temp_dir("container");
+    for i in 0..24i64 {
+        let kept = 4096 * 10 * i;
+        let cap = 24 * (10 * i as u64).max(1).next_power_of_two() as i64;
+        let sites = [
+            ("main.leakyLog", kept, kept),
+            ("runtime.growslice;main.leakyLog", cap, 2 * cap),
+        ];
+        let p = heap(10.0 * i as f64, &sites, "/usr/bin/app");
+        write(&dir, &format!("heap-{i:04}.pb.gz"), &p);
+    }
+    let out = memdiag(&["leaks", dir.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("Sites: 2 leak, 0 plateau"), "{text}");
+    // The callers are the same, so the rows name the frame allocated by.
+    let leak = row(&text, "main.leakyLog");
+    assert!(leak.starts_with("1  leak "), "{text}");
+    let grow = row(&text, "main.leakyLog → runtime.growslice");
+    assert!(grow.starts_with("2  leak (grows with #1) "), "{text}");
+    assert!(
+        text.contains(", grows with #1\n    runtime.growslice"),
+        "{text}"
+    );
+    let out = memdiag(&["leaks", "--json", dir.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sites"][0]["joins"], serde_json::Value::Null);
+    assert_eq!(v["sites"][1]["joins"], 1);
+    assert_eq!(v["sites"][1]["stack"][0], "runtime.growslice");
 }
 
 #[test]

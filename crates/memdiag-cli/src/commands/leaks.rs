@@ -308,25 +308,32 @@ fn check_times(times: &[(i64, &Path)], ordered: bool, warnings: &mut Vec<String>
 }
 
 /// The site names of the rows, with callers added (`f ← caller`) where
-/// several rows would otherwise read the same.
+/// several rows would otherwise read the same. Rows that callers cannot
+/// tell apart (a leak and the `Vec` it pushes into) show instead the
+/// frame the site calls to allocate (`f → alloc::vec::Vec<T,A>::push`;
+/// just `f` when it is the leaf).
 pub fn labels(rows: &[&SiteVerdict]) -> Vec<String> {
-    let callers = |s: &SiteVerdict| -> Vec<String> {
-        let at = s.stack.iter().position(|f| *f == s.site).unwrap_or(0);
-        s.stack.iter().skip(at + 1).cloned().collect()
-    };
-    let all: Vec<Vec<String>> = rows.iter().map(|s| callers(s)).collect();
+    let at = |s: &SiteVerdict| s.stack.iter().position(|f| *f == s.site).unwrap_or(0);
+    let all: Vec<Vec<String>> = rows
+        .iter()
+        .map(|s| s.stack.iter().skip(at(s) + 1).cloned().collect())
+        .collect();
     let label = |i: usize, depth: usize| -> String {
         std::iter::once(rows[i].site.clone())
             .chain(all[i].iter().take(depth).cloned())
             .collect::<Vec<_>>()
             .join(" ← ")
     };
-    let mut labels: Vec<String> = (0..rows.len()).map(|i| label(i, 0)).collect();
-    for depth in 1..=3 {
+    let counts = |labels: &[String]| {
         let mut counts = std::collections::HashMap::new();
-        for l in &labels {
+        for l in labels {
             *counts.entry(l.clone()).or_insert(0) += 1;
         }
+        counts
+    };
+    let mut labels: Vec<String> = (0..rows.len()).map(|i| label(i, 0)).collect();
+    for depth in 1..=3 {
+        let counts = counts(&labels);
         let mut changed = false;
         for i in 0..rows.len() {
             if counts[&labels[i]] > 1 && all[i].len() >= depth {
@@ -336,6 +343,15 @@ pub fn labels(rows: &[&SiteVerdict]) -> Vec<String> {
         }
         if !changed {
             break;
+        }
+    }
+    let counts = counts(&labels);
+    for (i, s) in rows.iter().enumerate() {
+        if counts[&labels[i]] > 1 {
+            labels[i] = match at(s).checked_sub(1).and_then(|k| s.stack.get(k)) {
+                Some(callee) => format!("{} → {callee}", s.site),
+                None => s.site.clone(),
+            };
         }
     }
     labels
@@ -370,6 +386,16 @@ fn signed(v: f64, unit: &str) -> String {
 
 fn confidence(s: &SiteVerdict) -> String {
     format!("q={:.1e}", s.q_value)
+}
+
+/// `leak`, `leak?` when weak, `leak (grows with #1)` for a site that joined
+/// leak #1 (the container holding its objects, usually).
+fn class_cell(s: &SiteVerdict) -> String {
+    let weak = if s.weak { "?" } else { "" };
+    match s.joins {
+        Some(j) => format!("{}{weak} (grows with #{j})", s.class),
+        None => format!("{}{weak}", s.class),
+    }
 }
 
 fn to_text(r: &LeakReport, node_count: usize) -> String {
@@ -426,11 +452,7 @@ fn to_text(r: &LeakReport, node_count: usize) -> String {
         .map(|(i, (s, label))| {
             [
                 format!("{}", i + 1),
-                if s.weak {
-                    format!("{}?", s.class)
-                } else {
-                    s.class.to_string()
-                },
+                class_cell(s),
                 format!("{}/min", signed(s.growth_per_minute, unit)),
                 signed(s.total_growth as f64, unit),
                 s.retained_fraction
@@ -499,13 +521,15 @@ fn to_text(r: &LeakReport, node_count: usize) -> String {
         for (i, s) in leaks.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "\n#{} {}: {}/min, {} now, {}{}",
+                "\n#{} {}: {}/min, {} now, {}{}{}",
                 i + 1,
                 s.site,
                 signed(s.growth_per_minute, unit),
                 value(s.last_value as f64, unit),
                 confidence(s),
-                if s.weak { " (weak)" } else { "" }
+                if s.weak { " (weak)" } else { "" },
+                s.joins
+                    .map_or_else(String::new, |j| format!(", grows with #{j}"))
             );
             for frame in &s.stack {
                 let _ = writeln!(out, "    {frame}");

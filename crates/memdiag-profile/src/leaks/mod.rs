@@ -4,69 +4,22 @@
 //! ([`SeriesBuilder`], `align.rs`); each site's series then gets robust trend
 //! statistics (`stats.rs`: Theil–Sen slope, Mann–Kendall test with Hamed–Rao
 //! autocorrelation correction, Benjamini–Hochberg control over all sites) and
-//! a class (`classify.rs`): leak, plateau, shrinking, churn or stable. The
-//! result model is in `result.rs`.
+//! a class (`classify.rs`): leak, plateau, shrinking, churn or stable. A
+//! site that grows a leak's container joins that leak (`containers.rs`;
+//! `frames.rs` picks the frame that names a site and its allocating
+//! function). The result model is in `result.rs`.
 
 mod align;
 mod classify;
+mod containers;
+mod frames;
 mod result;
 pub mod stats;
 
 pub use align::{Series, SeriesBuilder, SiteSeries};
 pub use classify::{classify, site_stats, Params, SiteStats};
+pub use frames::{allocating_frame, site_name};
 pub use result::{Class, ClassCounts, LeakReport, SiteVerdict};
-
-/// Frames that allocate on behalf of their caller: a site is named by the
-/// innermost frame that matches none of these prefixes.
-const ALLOCATOR_PREFIXES: &[&str] = &[
-    "alloc::",
-    "core::",
-    "std::alloc::",
-    "__rust_",
-    "__rdl_",
-    "__rg_",
-    "hashbrown::",
-    "malloc",
-    "calloc",
-    "realloc",
-    "runtime.mallocgc",
-    "runtime.newobject",
-    "runtime.makeslice",
-    "runtime.growslice",
-    "runtime.makemap",
-    "runtime.rawstring",
-    "runtime.rawbyteslice",
-    "runtime.slicebytetostring",
-    "runtime.concatstring",
-];
-
-/// The name a site is reported by: its innermost non-allocator frame (the
-/// leaf when every frame is an allocator's).
-pub fn site_name(stack: &[String]) -> String {
-    stack
-        .iter()
-        .find(|f| !is_allocator_frame(f))
-        .or(stack.first())
-        .cloned()
-        .unwrap_or_else(|| "<no stack>".to_string())
-}
-
-/// Whether frame `f` allocates on behalf of its caller. A method of
-/// `<Type as Trait>` belongs to its type, or to its trait when the type is
-/// a primitive or a type parameter (`<u8 as alloc::vec::SpecFromElem>`) or
-/// the trait is an allocator's (`GlobalAlloc`, `Allocator`).
-fn is_allocator_frame(f: &str) -> bool {
-    let path = match f.strip_prefix('<') {
-        Some(inner) => match inner.split_once(" as ") {
-            Some((_, tr)) if tr.starts_with("core::alloc::") => tr,
-            Some((ty, tr)) if !ty.contains("::") => tr,
-            Some((ty, _)) => ty,
-            None => inner,
-        },
-        None => f,
-    };
-    ALLOCATOR_PREFIXES.iter().any(|p| path.starts_with(p))
-}
 
 /// Classifies every site of `series`.
 pub fn analyze(series: &Series, params: &Params) -> LeakReport {
@@ -104,16 +57,17 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
         &byte_params
     };
     let weak = n < params.min_snapshots;
-    let mut counts = ClassCounts::default();
-    let classes: Vec<Class> = all_stats
+    let mut classes: Vec<Class> = all_stats
         .iter()
         .zip(&q)
-        .map(|((s, _), &q)| {
-            let c = classify(s, q, params);
-            counts.add(c);
-            c
-        })
+        .map(|((s, _), &q)| classify(s, q, params))
         .collect();
+    let slopes: Vec<f64> = all_stats.iter().map(|(s, _)| s.slope).collect();
+    let joins = containers::join_leaks(series, &slopes, &mut classes);
+    let mut counts = ClassCounts::default();
+    for &c in &classes {
+        counts.add(c);
+    }
     // Which sites are listed: all but the stable ones, and only the largest
     // churning ones.
     let mut churn: Vec<usize> = (0..classes.len())
@@ -131,11 +85,14 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
     }
 
     let mut sites = Vec::new();
+    // Position in `sites` of each listed site, for `joins`.
+    let mut at = vec![usize::MAX; classes.len()];
     let (mut y, mut scratch) = (Vec::new(), Vec::new());
     for (i, (s, objects_slope)) in all_stats.iter().enumerate() {
         if !listed[i] {
             continue;
         }
+        at[i] = sites.len();
         let class = classes[i];
         let site = &series.sites[i];
         let slope = if s.slope_computed {
@@ -160,6 +117,7 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
         sites.push(SiteVerdict {
             site: site_name(&stack),
             class,
+            joins: joins[i],
             growth_per_minute: slope * 60.0,
             recent_growth_per_minute: s.recent_slope.map(|r| r * 60.0),
             objects_per_minute: objects_slope.map(|o| o * 60.0),
@@ -180,14 +138,11 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
             stack,
         });
     }
-    sites.sort_by(|a, b| {
-        a.class.cmp(&b.class).then_with(|| match a.class {
-            Class::Leak => b.growth_per_minute.total_cmp(&a.growth_per_minute),
-            Class::Plateau => b.total_growth.cmp(&a.total_growth),
-            Class::Shrinking => a.growth_per_minute.total_cmp(&b.growth_per_minute),
-            _ => b.peak_value.cmp(&a.peak_value),
-        })
-    });
+    // `joins` holds series indices until here; every leak is listed.
+    for s in &mut sites {
+        s.joins = s.joins.map(|leak| at[leak]);
+    }
+    let sites = rank(sites);
     LeakReport {
         snapshots: n,
         start_nanos: start,
@@ -201,6 +156,45 @@ pub fn analyze(series: &Series, params: &Params) -> LeakReport {
         counts,
         sites,
     }
+}
+
+/// Sorts the verdicts into the report's order: leaks by growth rate, each
+/// followed by the sites that joined it, then plateaus by total
+/// growth, shrinking sites, and the rest by peak. `joins` becomes a rank
+/// (1-based position in the result).
+fn rank(sites: Vec<SiteVerdict>) -> Vec<SiteVerdict> {
+    // A leak's group is itself and the sites that joined it.
+    let group = |i: usize| sites[i].joins.unwrap_or(i);
+    let mut order: Vec<usize> = (0..sites.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&sites[i], &sites[j]);
+        a.class.cmp(&b.class).then_with(|| match a.class {
+            Class::Leak => {
+                let (ga, gb) = (&sites[group(i)], &sites[group(j)]);
+                gb.growth_per_minute
+                    .total_cmp(&ga.growth_per_minute)
+                    .then(group(i).cmp(&group(j)))
+                    .then(a.joins.is_some().cmp(&b.joins.is_some()))
+                    .then(b.growth_per_minute.total_cmp(&a.growth_per_minute))
+            }
+            Class::Plateau => b.total_growth.cmp(&a.total_growth),
+            Class::Shrinking => a.growth_per_minute.total_cmp(&b.growth_per_minute),
+            _ => b.peak_value.cmp(&a.peak_value),
+        })
+    });
+    let mut rank_of = vec![0; sites.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank_of[i] = r + 1;
+    }
+    let mut slots: Vec<Option<SiteVerdict>> = sites.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots[i].take())
+        .map(|mut s| {
+            s.joins = s.joins.map(|leak| rank_of[leak]);
+            s
+        })
+        .collect()
 }
 
 /// Statistics of every site, and the Theil–Sen slope of its object count

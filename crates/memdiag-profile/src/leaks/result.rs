@@ -45,6 +45,12 @@ pub struct SiteVerdict {
     /// an allocator or runtime frame.
     pub site: String,
     pub class: Class,
+    /// For a site that is a leak because it grows with another: its own
+    /// series looks like a plateau or churn (typically the `Vec` or map
+    /// that holds the leaked objects, doubling its buffer), but it
+    /// allocates for the same call as a leak site. The rank of that leak,
+    /// its 1-based position in [`LeakReport::sites`].
+    pub joins: Option<usize>,
     /// Theil–Sen slope over the whole series, in the value's unit per minute.
     pub growth_per_minute: f64,
     /// Theil–Sen slope over the recent window (`None` for short series).
@@ -119,7 +125,8 @@ pub struct LeakReport {
     pub counts: ClassCounts,
     /// Every site that is not stable (of the churning ones only the
     /// largest, see `Params::max_churn_listed`), ranked: leaks by growth
-    /// rate, then plateaus, shrinking sites and churn.
+    /// rate, each followed by the sites that joined it, then plateaus,
+    /// shrinking sites and churn.
     pub sites: Vec<SiteVerdict>,
 }
 

@@ -10,7 +10,8 @@ use crate::Function;
 const KIB: f64 = 1024.0;
 
 /// One site of a synthetic snapshot: the function that allocates (called
-/// from `main.main`), its inuse bytes and its cumulative allocated bytes.
+/// from `main.main`; frames leaf first separated by `;` for a deeper
+/// stack), its inuse bytes and its cumulative allocated bytes.
 struct Site<'a> {
     func: &'a str,
     inuse: f64,
@@ -52,10 +53,11 @@ fn snapshot(secs: f64, sites: &[Site], shift: u64) -> Profile {
     }
     let main = func(&mut p, "main.main");
     for s in sites {
-        let leaf = func(&mut p, s.func);
+        let mut stack: Vec<u32> = s.func.split(';').map(|f| func(&mut p, f)).collect();
+        stack.push(main);
         let objects = |bytes: f64| (bytes / 64.0).round() as i64;
         p.samples.push(
-            &[leaf, main],
+            &stack,
             &[
                 objects(s.alloc),
                 s.alloc.round() as i64,
@@ -468,4 +470,112 @@ fn a_sample_with_a_bad_location_is_an_error_not_a_panic() {
     // The builder is still usable.
     b.add(&snapshot(1.0, &[], 1)).unwrap();
     assert_eq!(b.len(), 1);
+}
+
+/// The verdict on the site whose leaf frame is `leaf`.
+fn by_leaf<'a>(r: &'a LeakReport, leaf: &str) -> &'a SiteVerdict {
+    r.sites
+        .iter()
+        .find(|s| s.stack[0] == leaf)
+        .unwrap_or_else(|| panic!("no site with leaf {leaf}: {:?}", r.sites))
+}
+
+/// A slice that holds `records(t)` pointers of 24 bytes and doubles its
+/// capacity when full: inuse is the current buffer (the old one is freed),
+/// alloc every buffer so far. It doubles for the last time at 1024
+/// records.
+fn doubling(name: &str, records: f64) -> (String, f64, f64) {
+    let cap = records.max(1.0).log2().ceil().exp2();
+    (name.to_string(), 24.0 * cap, 24.0 * (2.0 * cap - 1.0))
+}
+
+#[test]
+fn container_growth_joins_its_leak() {
+    // main.leak keeps 7 records a second and appends them to a slice, whose
+    // growth is a site of its own with the same allocating call. The slice
+    // doubles for the last time at 146 s of 290: flat through the last
+    // third, a plateau by itself. It grows for the leak, so it joins it,
+    // ranked right after it.
+    let r = run(30, 10.0, |_, t| {
+        vec![
+            ("main.leak".to_string(), 7.0 * 128.0 * t, 7.0 * 128.0 * t),
+            doubling("runtime.growslice;main.leak", 7.0 * t),
+        ]
+    });
+    assert_eq!(r.counts.leak, 2, "{:?}", r.sites);
+    assert_eq!(r.sites[0].stack[0], "main.leak");
+    assert_eq!(r.sites[0].joins, None);
+    let grow = &r.sites[1];
+    assert_eq!(grow.stack[0], "runtime.growslice");
+    assert_eq!((grow.class, grow.joins), (Class::Leak, Some(1)));
+}
+
+#[test]
+fn a_cache_and_its_rehash_stay_plateaus() {
+    // A cache fills for 100 s and its map's buckets double with it; a leak
+    // elsewhere in the program. The rehash site's allocating function is
+    // the cache's, which has no leak: both stay plateaus.
+    let r = run(30, 10.0, |_, t| {
+        let entries = 10.0 * t.min(100.0);
+        vec![
+            ("main.leak".to_string(), 2.0 * KIB * t, 2.0 * KIB * t),
+            (
+                "main.cache".to_string(),
+                4.0 * KIB * entries,
+                4.0 * KIB * entries,
+            ),
+            doubling("runtime.hashGrow;main.cache", entries),
+        ]
+    });
+    assert_eq!(by_leaf(&r, "main.leak").class, Class::Leak);
+    for leaf in ["main.cache", "runtime.hashGrow"] {
+        let s = by_leaf(&r, leaf);
+        assert_eq!((s.class, s.joins), (Class::Plateau, None), "{leaf}");
+    }
+}
+
+#[test]
+fn container_growth_of_another_function_does_not_join() {
+    // The slice of `container_growth_joins_its_leak`, but grown by
+    // main.index, which keeps nothing itself: its allocating call is not the
+    // leak's, so it stays a plateau.
+    let r = run(30, 10.0, |_, t| {
+        vec![
+            ("main.leak".to_string(), 7.0 * 128.0 * t, 7.0 * 128.0 * t),
+            doubling("runtime.growslice;main.index", 7.0 * t),
+        ]
+    });
+    assert_eq!(r.counts.leak, 1);
+    let s = by_leaf(&r, "runtime.growslice");
+    assert_eq!((s.class, s.joins), (Class::Plateau, None));
+}
+
+#[test]
+fn allocating_frame_skips_collections_and_runtime() {
+    // A Vec's realloc (Rust), a HashMap rehash through std, and a Go map
+    // growth are all the work of the function that inserts.
+    let rust_vec = [
+        "alloc::alloc::realloc",
+        "<alloc::raw_vec::RawVecInner>::finish_grow",
+        "alloc::vec::Vec<T,A>::push",
+        "app::leak",
+        "app::main",
+    ];
+    let rust_map = [
+        "hashbrown::raw::RawTable<T,A>::reserve_rehash",
+        "std::collections::hash::map::HashMap<K,V,S,A>::insert",
+        "<std::collections::hash::map::HashMap<K,V,S>>::entry",
+        "app::cache_insert",
+    ];
+    let go_map = [
+        "runtime.mallocgc",
+        "runtime.makeBucketArray",
+        "runtime.hashGrow",
+        "runtime.mapassign_faststr",
+        "main.leakIntoMap",
+    ];
+    assert_eq!(allocating_frame(rust_vec), Some(3));
+    assert_eq!(allocating_frame(rust_map), Some(3));
+    assert_eq!(allocating_frame(go_map), Some(4));
+    assert_eq!(allocating_frame(["runtime.malg", "runtime.newproc1"]), None);
 }
