@@ -43,6 +43,17 @@ fn two_hundred_concurrent_fetches_while_the_app_allocates() {
         })
         .collect();
 
+    // Let the app allocate ~30 MB first (about 60 samples at the default
+    // 512 KiB rate), so that every fetch has something to show: a fetch
+    // that wins the race with the app's first sample gets an empty heap.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while progress.load(Ordering::Relaxed) < 20_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let before = progress.load(Ordering::Relaxed);
     let clients: Vec<_> = (0..200)
         .map(|n| {
