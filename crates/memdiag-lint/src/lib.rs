@@ -75,7 +75,7 @@ mod walk;
 pub use alloc_sites::{alloc_sites, AllocReport, AllocSite, FnAllocs};
 pub use config::{Config, CONFIG_FILE};
 pub use error::LintError;
-pub use finding::{FileWarning, Finding, Related};
+pub use finding::{FileWarning, Finding, Place, Related};
 pub use lint::lint;
 pub use report::Report;
 pub use rules::RuleInfo;

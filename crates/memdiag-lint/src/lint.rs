@@ -38,7 +38,7 @@ pub fn lint(paths: &[PathBuf], config: &Config) -> Report {
             _ => Some(Vec::new()),
         };
         let Some(names) = names else { continue };
-        if config.allowed(hit.finding.rule, &hit.finding.path) {
+        if config.allowed(hit.finding.rule, &hit.finding.at.path) {
             continue;
         }
         let mut group = Group {
@@ -73,19 +73,15 @@ struct Group {
 impl Group {
     /// The first hit, with the others as its related locations.
     fn into_finding(mut self) -> Option<Finding> {
-        self.findings
-            .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+        self.findings.sort_by(|a, b| {
+            (&a.at.path, a.at.line, a.at.column).cmp(&(&b.at.path, b.at.line, b.at.column))
+        });
         let mut rest = self.findings.into_iter();
         let mut first = rest.next()?;
         first.related = rest
             .map(|f| Related {
-                path: f.path,
-                line: f.line,
-                column: f.column,
-                end_line: f.end_line,
-                end_column: f.end_column,
+                at: f.at,
                 message: f.message,
-                source_line: f.source_line,
             })
             .collect();
         if !first.related.is_empty() {
@@ -120,7 +116,7 @@ fn lint_file(path: &Path, config: &Config) -> FileResult {
             hits.extend(
                 found
                     .into_iter()
-                    .filter(|h| !suppressions.allows(h.finding.rule, h.finding.line))
+                    .filter(|h| !suppressions.allows(h.finding.rule, h.finding.at.line))
                     .map(|h| (i, h)),
             );
         }

@@ -1,7 +1,7 @@
 //! A parsed source file: text, syntax tree, `use` imports, and the mapping
 //! from syn spans to findings.
 
-use crate::finding::{FileWarning, Finding};
+use crate::finding::{FileWarning, Finding, Place};
 use crate::rules::{Hit, RuleInfo};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -63,14 +63,16 @@ impl<'a> SourceFile<'a> {
             .unwrap_or("");
         Finding {
             rule: rule.id,
-            path: self.path.to_path_buf(),
-            line: start.line,
-            column: start.column + 1,
-            end_line: end.line,
-            end_column: end.column + 1,
+            at: Place {
+                path: self.path.to_path_buf(),
+                line: start.line,
+                column: start.column + 1,
+                end_line: end.line,
+                end_column: end.column + 1,
+                source_line: source_line.to_string(),
+            },
             message,
             help: rule.help,
-            source_line: source_line.to_string(),
             related: Vec::new(),
         }
     }

@@ -24,7 +24,7 @@ fn found(path: &Path) -> BTreeSet<(usize, String)> {
     report
         .findings
         .iter()
-        .map(|f| (f.line, f.rule.to_string()))
+        .map(|f| (f.at.line, f.rule.to_string()))
         .collect()
 }
 

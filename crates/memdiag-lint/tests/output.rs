@@ -112,7 +112,11 @@ fn c(v: Vec<String>) {
 ";
     let dir = tree("allow", &[("src/lib.rs", src)]);
     let report = lint(&[dir], &Config::default());
-    let lines: Vec<_> = report.findings.iter().map(|f| (f.line, f.rule)).collect();
+    let lines: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.at.line, f.rule))
+        .collect();
     assert_eq!(
         lines,
         vec![(17, "leak-in-loop")],
@@ -155,7 +159,7 @@ fn config_disables_and_allows_rules() {
     let found: Vec<_> = report
         .findings
         .iter()
-        .map(|f| (f.path.strip_prefix(&dir).unwrap().to_path_buf(), f.rule))
+        .map(|f| (f.at.path.strip_prefix(&dir).unwrap().to_path_buf(), f.rule))
         .collect();
     assert_eq!(found, vec![(PathBuf::from("src/b.rs"), "leak-in-loop")]);
 }
@@ -210,7 +214,7 @@ fn walk_honours_gitignore_and_skips_target() {
     );
     let report = lint(&[dir], &Config::default());
     assert_eq!(report.files_scanned, 1);
-    assert!(report.findings[0].path.ends_with("src/c.rs"));
+    assert!(report.findings[0].at.path.ends_with("src/c.rs"));
 }
 
 #[test]

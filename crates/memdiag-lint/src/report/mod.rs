@@ -21,7 +21,12 @@ pub struct Report {
 impl Report {
     pub(crate) fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+            (&a.at.path, a.at.line, a.at.column, a.rule).cmp(&(
+                &b.at.path,
+                b.at.line,
+                b.at.column,
+                b.rule,
+            ))
         });
         self.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     }

@@ -3,6 +3,7 @@
 //! (and `relatedLocations` for the finding's related places).
 
 use super::Report;
+use crate::finding::Place;
 use crate::rules;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -33,7 +34,7 @@ impl Report {
                     "level": "warning",
                     "message": { "text": format!("{} (help: {})", f.message, f.help) },
                     "locations": [{
-                        "physicalLocation": location(&f.path, f.line, f.column, f.end_line, f.end_column),
+                        "physicalLocation": location(&f.at),
                     }],
                 });
                 if !f.related.is_empty() {
@@ -45,7 +46,7 @@ impl Report {
                             json!({
                                 "id": id,
                                 "message": { "text": r.message },
-                                "physicalLocation": location(&r.path, r.line, r.column, r.end_line, r.end_column),
+                                "physicalLocation": location(&r.at),
                             })
                         })
                         .collect();
@@ -86,14 +87,14 @@ impl Report {
     }
 }
 
-fn location(path: &Path, line: usize, column: usize, end_line: usize, end_column: usize) -> Value {
+fn location(at: &Place) -> Value {
     json!({
-        "artifactLocation": { "uri": uri(path) },
+        "artifactLocation": { "uri": uri(&at.path) },
         "region": {
-            "startLine": line,
-            "startColumn": column,
-            "endLine": end_line,
-            "endColumn": end_column,
+            "startLine": at.line,
+            "startColumn": at.column,
+            "endLine": at.end_line,
+            "endColumn": at.end_column,
         }
     })
 }

@@ -3,7 +3,7 @@
 //! notes, `= help: ..`, then a summary.
 
 use super::Report;
-use crate::finding::Finding;
+use crate::finding::{Finding, Place};
 use annotate_snippets::{Level, Renderer, Snippet};
 use std::fmt::Write;
 
@@ -51,42 +51,21 @@ impl Report {
 }
 
 fn render_finding(renderer: &Renderer, f: &Finding) -> String {
-    let origin = f.path.display().to_string();
+    let origin = f.at.path.display().to_string();
     let origins: Vec<String> = f
         .related
         .iter()
-        .map(|r| r.path.display().to_string())
+        .map(|r| r.at.path.display().to_string())
         .collect();
-    let mut message = Level::Warning.title(&f.message).id(f.rule).snippet(
-        Snippet::source(&f.source_line)
-            .line_start(f.line)
-            .origin(&origin)
-            .annotation(Level::Error.span(span(
-                &f.source_line,
-                f.line,
-                f.column,
-                f.end_line,
-                f.end_column,
-            ))),
-    );
+    let mut message = Level::Warning.title(&f.message).id(f.rule).snippet(snippet(
+        &f.at,
+        &origin,
+        Level::Error.span(span(&f.at)),
+    ));
     // Related locations: their own snippets, labelled with what they add.
     for (r, origin) in f.related.iter().zip(&origins) {
-        message = message.snippet(
-            Snippet::source(&r.source_line)
-                .line_start(r.line)
-                .origin(origin)
-                .annotation(
-                    Level::Note
-                        .span(span(
-                            &r.source_line,
-                            r.line,
-                            r.column,
-                            r.end_line,
-                            r.end_column,
-                        ))
-                        .label(&r.message),
-                ),
-        );
+        let note = Level::Note.span(span(&r.at)).label(&r.message);
+        message = message.snippet(snippet(&r.at, origin, note));
     }
     let rendered = renderer
         .render(message.footer(Level::Help.title(f.help)))
@@ -94,18 +73,25 @@ fn render_finding(renderer: &Renderer, f: &Finding) -> String {
     rendered
 }
 
-/// Byte range in `line` of a span starting on it (to its end if multi-line),
-/// at least one character wide.
-fn span(
-    line: &str,
-    start_line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-) -> std::ops::Range<usize> {
-    let start = byte_offset(line, column - 1);
-    let end = if end_line == start_line {
-        byte_offset(line, end_column - 1)
+/// The source line of `at`, with `annotation` on it.
+fn snippet<'a>(
+    at: &'a Place,
+    origin: &'a str,
+    annotation: annotate_snippets::Annotation<'a>,
+) -> Snippet<'a> {
+    Snippet::source(&at.source_line)
+        .line_start(at.line)
+        .origin(origin)
+        .annotation(annotation)
+}
+
+/// Byte range in the source line of `at` of its span (to the line's end if
+/// multi-line), at least one character wide.
+fn span(at: &Place) -> std::ops::Range<usize> {
+    let line = at.source_line.as_str();
+    let start = byte_offset(line, at.column - 1);
+    let end = if at.end_line == at.line {
+        byte_offset(line, at.end_column - 1)
     } else {
         line.len()
     };
