@@ -374,6 +374,7 @@
       tr.append(c1);
       const c2 = el('td');
       c2.append(el('span', { class: 'verdict ' + s.class }, s.class + (s.weak ? '?' : '')));
+      if (s.grows_with) c2.append(el('span', { class: 'joins' }, ' grows with ' + s.grows_with));
       tr.append(c2);
       const rate = s.growth_per_minute;
       tr.append(el('td', {}, (rate > 0 ? '+' : '') + fmtValue(Math.round(rate)) + '/min'));

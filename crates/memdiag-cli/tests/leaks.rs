@@ -219,6 +219,27 @@ fn container_growth_is_shown_with_its_leak() {
     assert_eq!(v["sites"][0]["joins"], serde_json::Value::Null);
     assert_eq!(v["sites"][1]["joins"], 1);
     assert_eq!(v["sites"][1]["stack"][0], "runtime.growslice");
+    // The report's timeline names the leak the container grows with.
+    let page = dir.join("report.html");
+    let out = memdiag(&[
+        "report",
+        dir.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(page).unwrap();
+    let start = page
+        .find(r#"<script id="data" type="application/json">"#)
+        .unwrap();
+    let json = &page[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let view: serde_json::Value = serde_json::from_str(json).unwrap();
+    let sites = view["timeline"]["sites"].as_array().unwrap();
+    assert_eq!(sites[0]["name"], "main.leakyLog");
+    assert_eq!(sites[0]["grows_with"], serde_json::Value::Null);
+    assert_eq!(sites[1]["name"], "main.leakyLog → runtime.growslice");
+    assert_eq!(sites[1]["grows_with"], "main.leakyLog");
 }
 
 #[test]

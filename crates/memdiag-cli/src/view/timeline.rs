@@ -34,6 +34,8 @@ pub struct TimelineSite {
     pub name: String,
     pub class: Class,
     pub weak: bool,
+    /// The leak this site grows with (`leaks`' "grows with #N"), by name.
+    pub grows_with: Option<String>,
     pub growth_per_minute: f64,
     /// Per snapshot.
     pub values: Vec<i64>,
@@ -96,13 +98,16 @@ impl Timeline {
             by_stack.insert(series.stack_names(s.stack), i);
         }
         let shown: Vec<&SiteVerdict> = report.sites.iter().take(SITES_SHOWN).collect();
+        let names = leaks::labels(&shown);
         let sites = shown
             .iter()
-            .zip(leaks::labels(&shown))
+            .zip(&names)
             .map(|(v, name)| TimelineSite {
-                name,
+                name: name.clone(),
                 class: v.class,
                 weak: v.weak,
+                // `joins` is a 1-based rank; a leak ranks before its joiners.
+                grows_with: v.joins.and_then(|r| names.get(r - 1).cloned()),
                 growth_per_minute: v.growth_per_minute,
                 values: by_stack
                     .get(&v.stack)
