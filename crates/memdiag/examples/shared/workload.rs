@@ -1,6 +1,7 @@
 // The alloc-heavy workload shared by the overhead examples: `ops` mixed-size
 // allocations, each replacing (freeing) one of 1024 live slots, on `threads`
-// threads. Prints the wall time.
+// threads; a third argument picks the allocation sequence. Prints the wall
+// time.
 
 use std::time::Instant;
 
@@ -35,9 +36,13 @@ pub fn run(label: &str) {
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000_000);
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    // A third argument varies the allocation sequence (see bench-collector).
+    let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let start = Instant::now();
     let hs: Vec<_> = (0..threads)
-        .map(|t| std::thread::spawn(move || work(ops / threads, 0x9e37_79b9 + t as u64)))
+        .map(|t| {
+            std::thread::spawn(move || work(ops / threads, 0x9e37_79b9 + (seed << 8) + t as u64))
+        })
         .collect();
     let sum: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
     let el = start.elapsed();
