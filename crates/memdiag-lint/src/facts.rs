@@ -53,6 +53,7 @@ impl Facts {
         receivers::walk(ast, &mut |root, usage| {
             let method = match usage {
                 Use::Method(m) => m.method.to_string(),
+                Use::MacroMethod(m) => m,
                 Use::Reset => RESET.to_string(),
             };
             if root.long_lived {

@@ -1,6 +1,7 @@
 //! One lint run: read and parse files in parallel, run every enabled rule on
 //! each (with suppressions applied), merge the crate-wide facts, then keep
-//! the crate-wide hits the facts confirm.
+//! the crate-wide hits the facts confirm. Hits in the files of
+//! `#[cfg(test)] mod name;` modules are dropped unless tests are included.
 
 use crate::config::Config;
 use crate::facts::Facts;
@@ -8,7 +9,7 @@ use crate::finding::{FileWarning, Finding, Related};
 use crate::report::Report;
 use crate::rules::{Hit, RULES};
 use crate::source::with_source;
-use crate::suppress::Suppressions;
+use crate::suppress::{test_module_paths, Suppressions};
 use crate::walk;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -25,12 +26,20 @@ pub fn lint(paths: &[PathBuf], config: &Config) -> Report {
     };
     let mut facts = Facts::default();
     let mut hits = Vec::new();
+    let mut test_modules = Vec::new();
     for r in results {
         report.lines_scanned += r.lines;
         report.warnings.extend(r.warning);
         facts.merge(r.facts);
         hits.extend(r.hits);
+        test_modules.extend(r.test_modules);
     }
+    // Files of `#[cfg(test)] mod name;` modules are test code.
+    hits.retain(|(_, h)| {
+        !test_modules
+            .iter()
+            .any(|m| h.finding.at.path.starts_with(m))
+    });
     let mut groups: Vec<Group> = Vec::new();
     for (rule, hit) in hits {
         let names = match (RULES[rule].confirm, &hit.key) {
@@ -100,6 +109,8 @@ pub(crate) struct FileResult {
     pub facts: Facts,
     /// (index into `RULES`, hit).
     pub hits: Vec<(usize, Hit)>,
+    /// Files and directories of the test-only modules the file declares.
+    pub test_modules: Vec<PathBuf>,
 }
 
 fn lint_file(path: &Path, config: &Config) -> FileResult {
@@ -120,11 +131,17 @@ fn lint_file(path: &Path, config: &Config) -> FileResult {
                     .map(|h| (i, h)),
             );
         }
+        let test_modules = if config.include_tests {
+            Vec::new()
+        } else {
+            test_module_paths(file.path, &file.ast)
+        };
         FileResult {
             lines: 0,
             warning: None,
             facts: Facts::of_file(file),
             hits,
+            test_modules,
         }
     });
     match result {

@@ -2,7 +2,13 @@
 //! guards: `self.cache.lock().unwrap().insert(..)`, `let mut g =
 //! self.cache.write(); g.remove(..)` and `CACHE.with(|c| c.borrow_mut().push(..))`
 //! all act on `cache`/`CACHE`.
+//!
+//! Macro arguments are tokens to syn, so calls in them
+//! (`assert!(self.map.remove(k).is_some())`) are read from the tokens:
+//! `name.method(..)`, `self.field.method(..)` and guard chains like
+//! `self.field.lock().unwrap().method(..)`.
 
+use proc_macro2::TokenTree;
 use std::collections::HashMap;
 use syn::visit::{self, Visit};
 use syn::Expr;
@@ -38,6 +44,8 @@ pub(crate) struct Root {
 
 pub(crate) enum Use<'ast> {
     Method(&'ast syn::ExprMethodCall),
+    /// A method called in a macro's arguments, by name.
+    MacroMethod(String),
     /// Assigned a new value, or moved out with `mem::take`/`replace`/`swap`.
     Reset,
 }
@@ -96,6 +104,71 @@ impl Receivers<'_, '_> {
             _ => None,
         }
     }
+
+    /// Reports each `root.method(..)` chain in a macro's tokens.
+    fn macro_calls(&mut self, tokens: proc_macro2::TokenStream) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, t) in tokens.iter().enumerate() {
+            match t {
+                TokenTree::Group(g) => self.macro_calls(g.stream()),
+                // A chain starts at an identifier not preceded by `.`.
+                TokenTree::Ident(id) if i == 0 || !is_dot(&tokens[i - 1]) => {
+                    if let Some((root, method)) = self.token_chain(id, &tokens[i + 1..]) {
+                        (self.f)(&root, Use::MacroMethod(method));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The root and first non-guard method of the chain `start.a.b(..)..`.
+    fn token_chain(
+        &self,
+        start: &proc_macro2::Ident,
+        rest: &[TokenTree],
+    ) -> Option<(Root, String)> {
+        let mut root = (start != "self")
+            .then(|| {
+                self.root(&Expr::Path(syn::ExprPath {
+                    attrs: Vec::new(),
+                    qself: None,
+                    path: start.clone().into(),
+                }))
+            })
+            .flatten();
+        let mut at = 0;
+        while let (Some(dot), Some(TokenTree::Ident(name))) = (rest.get(at), rest.get(at + 1)) {
+            if !is_dot(dot) {
+                break;
+            }
+            let name = name.to_string();
+            let called = matches!(rest.get(at + 2),
+                Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
+            if !called {
+                // A field: the chain is rooted at it from here on.
+                root = Some(Root {
+                    name,
+                    long_lived: true,
+                });
+                at += 2;
+                continue;
+            }
+            if !GUARDS.contains(&name.as_str()) {
+                return root.map(|r| (r, name));
+            }
+            at += 3;
+            // `?` after a guard call.
+            if matches!(rest.get(at), Some(TokenTree::Punct(p)) if p.as_char() == '?') {
+                at += 1;
+            }
+        }
+        None
+    }
+}
+
+fn is_dot(t: &TokenTree) -> bool {
+    matches!(t, TokenTree::Punct(p) if p.as_char() == '.')
 }
 
 impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
@@ -146,6 +219,10 @@ impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
             }
         }
         visit::visit_expr_call(self, c);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.macro_calls(m.tokens.clone());
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {

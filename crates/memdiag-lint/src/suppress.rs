@@ -1,11 +1,15 @@
 //! Which lines a file opts out of: `// memdiag:allow(rule-a, rule-b)` on a
 //! line covers that line and the next; placed before an item (or among its
 //! attributes) it covers the whole item. Test code (`#[cfg(test)]`,
-//! `#[test]`, `#[tokio::test]` items) is skipped unless tests are included.
+//! `#[test]`, `#[tokio::test]` items) is skipped unless tests are included,
+//! and so are the files of out-of-line `#[cfg(test)] mod name;` modules
+//! ([`test_module_paths`]).
 
 use quote::ToTokens;
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
@@ -88,6 +92,48 @@ impl Items<'_> {
             self.s.ranges.push((start..=end, ids));
         }
         true
+    }
+}
+
+/// The files of out-of-line modules that the file at `path` declares as
+/// test code (`#[cfg(test)] mod name;`, also inside inline modules): where
+/// rustc looks for them, `name.rs` and the directory `name/` with all below
+/// it (`name/mod.rs` and its own submodules). Like an inline
+/// `#[cfg(test)] mod name { .. }`, their code runs only in tests.
+/// `#[path]` modules are left alone.
+pub(crate) fn test_module_paths(path: &Path, ast: &syn::File) -> Vec<PathBuf> {
+    let (Some(parent), Some(stem)) = (path.parent(), path.file_stem()) else {
+        return Vec::new();
+    };
+    // A crate root or `mod.rs` keeps its submodules beside it; `foo.rs` in `foo/`.
+    let root = ["lib", "main", "mod", "build"].iter().any(|r| stem == *r)
+        || parent.file_name().is_some_and(|d| d == "bin");
+    let dir = if root {
+        parent.to_path_buf()
+    } else {
+        parent.join(stem)
+    };
+    let mut out = Vec::new();
+    test_modules(&ast.items, &dir, false, &mut out);
+    out
+}
+
+fn test_modules(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<PathBuf>) {
+    for item in items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.attrs.iter().any(|a| a.path().is_ident("path")) {
+            continue;
+        }
+        let name = m.ident.unraw().to_string();
+        let test = in_test || m.attrs.iter().any(is_test_attr);
+        match &m.content {
+            Some((_, inner)) => test_modules(inner, &dir.join(&name), test, out),
+            None if test => {
+                out.push(dir.join(format!("{name}.rs")));
+                out.push(dir.join(&name));
+            }
+            None => {}
+        }
     }
 }
 

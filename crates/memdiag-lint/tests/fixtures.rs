@@ -61,3 +61,42 @@ fn no_rule_fires_on_a_negative() {
         assert_eq!(found(&path), BTreeSet::new(), "{}", path.display());
     }
 }
+
+/// Files of `#[cfg(test)] mod name;` modules (and below them) are test code:
+/// skipped like an inline `#[cfg(test)]` module, linted with tests included.
+#[test]
+fn files_of_cfg_test_modules_are_skipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-modules");
+    let lines = |config: &Config| -> BTreeSet<(String, usize)> {
+        let report = lint(std::slice::from_ref(&root), config);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        report
+            .findings
+            .iter()
+            .map(|f| {
+                let rel = f.at.path.strip_prefix(&root).unwrap();
+                (rel.display().to_string(), f.at.line)
+            })
+            .collect()
+    };
+    let net = fixture("test-modules", "src/net.rs");
+    let want: BTreeSet<(String, usize)> = expected(&net)
+        .into_iter()
+        .map(|(line, _)| ("src/net.rs".to_string(), line))
+        .collect();
+    assert_eq!(lines(&Config::default()), want);
+    let all = Config {
+        include_tests: true,
+        ..Config::default()
+    };
+    let found: BTreeSet<String> = lines(&all).into_iter().map(|(p, _)| p).collect();
+    let want: BTreeSet<String> = [
+        "src/checks/support/mod.rs",
+        "src/mock.rs",
+        "src/net.rs",
+        "src/net/helpers.rs",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(found, want);
+}

@@ -8,11 +8,17 @@
 //! values are taken apart (`as_mut_ptr`, `transmute_copy`) or borrowed
 //! views are built (`Waker::from_raw`), not kept. Releases are matched by
 //! kind crate-wide, because FFI and task code often free in another module.
+//! Nor is a pointer stored straight into a static of the file outside any
+//! loop or closure (`PREV = Box::into_raw(..)`, `PTR.store(Arc::into_raw(..),
+//! ..)`): a global stays reachable for the life of the program, like
+//! `Box::leak` into a `static`. In a loop, each store drops the last pointer,
+//! which is still flagged.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
 use crate::owning::owning_expr;
 use crate::source::SourceFile;
+use crate::statics::statics;
 use std::collections::HashSet;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -63,6 +69,12 @@ fn calls<'a, 'f>(file: &'a SourceFile<'f>) -> Calls<'a, 'f> {
         file,
         sites: Vec::new(),
         released: HashSet::new(),
+        statics: statics(&file.ast)
+            .into_iter()
+            .map(|s| s.ident.to_string())
+            .collect(),
+        kept: HashSet::new(),
+        depth: 0,
     };
     calls.visit_file(&file.ast);
     calls
@@ -73,6 +85,37 @@ struct Calls<'a, 'f> {
     /// (kind, site): "Box"/"Arc"/"Rc" for `into_raw`, "ManuallyDrop" for `new`.
     sites: Vec<(&'static str, proc_macro2::Span)>,
     released: HashSet<&'static str>,
+    /// Statics of the file, by name.
+    statics: HashSet<String>,
+    /// `into_raw` calls stored straight into a static, outside loops.
+    kept: HashSet<*const syn::ExprCall>,
+    /// Loops and closures around the current expression.
+    depth: u32,
+}
+
+impl Calls<'_, '_> {
+    fn is_static(&self, e: &syn::Expr) -> bool {
+        matches!(e, syn::Expr::Path(p) if p.path.get_ident()
+            .is_some_and(|i| self.statics.contains(&i.to_string())))
+    }
+
+    /// Marks `value` kept if it is a call stored into a static outside loops.
+    fn keep(&mut self, value: &syn::Expr) {
+        match value {
+            syn::Expr::Cast(c) => self.keep(&c.expr),
+            syn::Expr::Paren(p) => self.keep(&p.expr),
+            syn::Expr::Call(c) if self.depth == 0 => {
+                self.kept.insert(c as *const syn::ExprCall);
+            }
+            _ => {}
+        }
+    }
+
+    fn repeated(&mut self, body: impl FnOnce(&mut Self)) {
+        self.depth += 1;
+        body(self);
+        self.depth -= 1;
+    }
 }
 
 impl<'ast> Visit<'ast> for Calls<'_, '_> {
@@ -81,7 +124,9 @@ impl<'ast> Visit<'ast> for Calls<'_, '_> {
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();
             match (owner, ty, f) {
-                (Some(o), _, "into_raw") => self.sites.push((o, c.span())),
+                (Some(o), _, "into_raw") if !self.kept.contains(&(c as *const _)) => {
+                    self.sites.push((o, c.span()))
+                }
                 (Some(o), _, "from_raw" | "decrement_strong_count") => {
                     self.released.insert(o);
                 }
@@ -98,7 +143,43 @@ impl<'ast> Visit<'ast> for Calls<'_, '_> {
         visit::visit_expr_call(self, c);
     }
 
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if self.is_static(&a.left) {
+            self.keep(&a.right);
+        }
+        visit::visit_expr_assign(self, a);
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.repeated(|v| visit::visit_expr_closure(v, c));
+    }
+
+    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+        self.repeated(|v| visit::visit_expr_for_loop(v, l));
+    }
+
+    fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+        self.repeated(|v| visit::visit_expr_while(v, l));
+    }
+
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.repeated(|v| visit::visit_expr_loop(v, l));
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        // A nested fn's body runs when called, not in the enclosing loop.
+        let depth = std::mem::take(&mut self.depth);
+        visit::visit_item_fn(self, f);
+        self.depth = depth;
+    }
+
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        // `PTR.store(Box::into_raw(..), ..)` on an `AtomicPtr` static.
+        if m.method == "store" && self.is_static(&m.receiver) {
+            if let Some(value) = m.args.first() {
+                self.keep(value);
+            }
+        }
         // `ptr.read()` / `ptr.drop_in_place()` move the value out of a ManuallyDrop too.
         if m.method == "read" && m.args.is_empty() || m.method == "drop_in_place" {
             self.released.insert(MANUALLY_DROP);
