@@ -493,6 +493,20 @@ fn new_entry(frames: &[usize], h: u64) -> Option<usize> {
     Some(id)
 }
 
+/// Hints the cache to load the line at `addr` (0 included: a prefetch
+/// never faults).
+#[inline(always)]
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 impl Shard {
     /// Sets up this shard (`k`) on first use.
     fn ensure_ready(&mut self, k: usize) {
@@ -529,7 +543,12 @@ impl Shard {
         }
         let block = if self.free[class as usize] != 0 {
             let b = self.free[class as usize];
-            self.free[class as usize] = *(b as *const usize);
+            let next = *(b as *const usize);
+            self.free[class as usize] = next;
+            // The next block of this class is read (its link) and written
+            // (its header) by the next allocation: at rate 1 that read was
+            // the costliest miss of the whole path.
+            prefetch(next);
             b
         } else {
             let balign = bsize.min(PAGE);
