@@ -230,8 +230,8 @@ impl<A: GlobalAlloc> Profiled<A> {
     /// `fp`, `sp`: the frame and stack pointer of the slow-path function
     /// that called this one: the recorded stack starts at its caller (the allocation site),
     /// so the profiler's own frames never show, however it was inlined.
-    #[cold]
-    #[inline(never)]
+    /// Inlined into those cold functions: at rate 1 every call counts.
+    #[inline(always)]
     unsafe fn alloc_sampled(
         &self,
         layout: Layout,

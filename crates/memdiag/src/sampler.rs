@@ -88,8 +88,8 @@ pub(crate) struct Scope {
 
 /// The slow path, after [`countdown_expired`]: whether to sample this
 /// allocation of `size` bytes (and, if so, the next interval is drawn).
-#[cold]
-#[inline(never)]
+/// Inlined into the profiler's cold slow-path functions, its only callers.
+#[inline(always)]
 pub(crate) fn decide(size: usize) -> Decision {
     TS.try_with(|t| slow(t, size as i64))
         .unwrap_or(Decision::Skip)
@@ -177,6 +177,7 @@ fn draw(t: &ThreadState, rate: usize) -> i64 {
 
 /// The current mean sampling interval in bytes (0 = off, 1 = every
 /// allocation). Reads `MEMDIAG_RATE` the first time (no allocation: `getenv`).
+#[inline]
 pub fn sample_rate() -> usize {
     let r = RATE.load(Ordering::Relaxed);
     if r != RATE_UNSET {
@@ -268,6 +269,7 @@ pub(crate) fn owns_scope(tag: u32) -> bool {
 
 /// Runs `f` with the reentrancy guard set: allocations inside go straight to
 /// the inner allocator, unsampled. Returns `None` if already inside.
+#[inline(always)]
 pub(crate) fn enter<R>(f: impl FnOnce() -> R) -> Option<R> {
     let was = TS.try_with(|t| t.busy.replace(true)).unwrap_or(true);
     if was {
