@@ -103,20 +103,19 @@
 //! **Cost.** `scripts/bench-collector` runs the alloc-heavy workload of
 //! `examples/shared/workload.rs` (20M mixed-size allocations and frees) as
 //! one binary per variant (`benches/collector-peers`) and prints medians
-//! and ratios to the bare inner allocator measured in the same run. On the
-//! 2-core machine, shared with other builds (so ±5–10 % noise between
-//! runs), two runs (`-n 5 --no-full`, `-n 3 --no-dhat`), default rate:
-//! over System ×1.04/×1.24 (1 thread) and ×1.05/×0.98 (2 threads); over
-//! mimalloc ×0.90/×0.93 and ×0.93/×1.28. pprof-alloc 0.6 ×1.96–2.35,
-//! rpprof 0.18 ×1.53–1.78, jemalloc's profiler ×1.07–1.63 in the same
-//! runs. Full tracking (rate 1, 2 threads), `-n 3`/`-n 5 -o 4000000
-//! --no-dhat`: ×0.77–1.08 of bare System, ×1.64–1.86 of bare mimalloc (the
-//! same build against the one before held shards, the stack cache and the
-//! padded totals, interleaved: ×4.4 → ×2.4 at 4M operations, ×5.1 → ×2.9
-//! at 20M on a quiet machine): what is left is the unwind, comparing the
-//! stack with the cached one, a header read on free that misses the cache,
-//! and power-of-two blocks. heaptrack ×9.9–17.8, dhat-rs ×48.5 (2M
-//! operations; its cost grows faster than linearly). `cargo bench -p
+//! and ratios to the bare inner allocator measured in the same run, each
+//! round on a new allocation sequence (glibc's heap trimming makes any one
+//! sequence a lucky or unlucky baseline). On a quiet 2-core machine, 9
+//! rounds (`-n 9 --no-dhat`), default rate: over System ×0.97 (1 thread)
+//! and ×0.92 (2 threads), over mimalloc ×0.95 and ×0.92; below 1 because
+//! the sampled blocks, mostly large, are served by the arena instead. With
+//! sampling off the fast-path checks cost 1.5–2.5 % over mimalloc.
+//! pprof-alloc 0.6 ×1.74–1.76, rpprof 0.18 ×1.42–1.62, jemalloc's profiler
+//! ×1.22–1.23 in the same run. Full tracking (rate 1, 2 threads): ×0.67 of
+//! bare System, ×2.29 of bare mimalloc; what is left is the unwind,
+//! comparing the stack with the cached one, the header read on free, and
+//! power-of-two blocks. heaptrack ×13.0, dhat-rs ×48.5 (2M operations;
+//! its cost grows faster than linearly). `cargo bench -p
 //! memdiag`: a 16-frame unwind 20 ns; an unsampled 256-byte alloc+free
 //! 17.5 ns against 17.2 ns on bare System (16 bytes: 20.5 against 16.5).
 //!
