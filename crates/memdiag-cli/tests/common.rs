@@ -150,3 +150,15 @@ pub fn assert_flame_adds_up(flame: &serde_json::Value) {
         stack.push(i);
     }
 }
+
+/// Opens the data script of a page from `report` (or `web`).
+pub const DATA_OPEN: &str = "<script id=\"data\" type=\"application/json\">";
+
+/// The view embedded in a page.
+pub fn embedded(page: &str) -> serde_json::Value {
+    let start = page.find(DATA_OPEN).expect("no data script") + DATA_OPEN.len();
+    let len = page[start..]
+        .find("</script>")
+        .expect("data script not closed");
+    serde_json::from_str(&page[start..start + len]).expect("data is not JSON")
+}

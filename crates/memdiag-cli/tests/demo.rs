@@ -48,12 +48,7 @@ fn demo_names_the_leak_and_not_the_cache() {
     // timeline carries the same verdicts.
     assert!(dir.join("index.tsv").is_file());
     let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
-    let start = page
-        .find(r#"<script id="data" type="application/json">"#)
-        .unwrap();
-    let json = &page[start..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let view: serde_json::Value = serde_json::from_str(json).unwrap();
+    let view = embedded(&page);
     let verdict = |name: &str| -> Vec<String> {
         view["timeline"]["sites"]
             .as_array()

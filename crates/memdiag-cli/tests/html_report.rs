@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use memdiag_profile::{Function, Line, Location, Profile};
-use serde_json::Value;
 
 const HEAP: &str = "testdata/profiles/heap.pb.gz";
 const HEAP_BASE: &str = "testdata/profiles/heap_base.pb.gz";
-const DATA_OPEN: &str = "<script id=\"data\" type=\"application/json\">";
 
 /// A fresh directory for one test, removed when dropped.
 struct TempDir(PathBuf);
@@ -44,15 +42,6 @@ fn report(args: &[&str], out: &str) -> String {
     let o = memdiag(&all);
     assert!(o.status.success(), "report {args:?}: {}", stderr(&o));
     std::fs::read_to_string(out).unwrap()
-}
-
-/// The view embedded in a page.
-fn embedded(page: &str) -> Value {
-    let start = page.find(DATA_OPEN).expect("no data script") + DATA_OPEN.len();
-    let len = page[start..]
-        .find("</script>")
-        .expect("data script not closed");
-    serde_json::from_str(&page[start..start + len]).expect("data is not JSON")
 }
 
 #[test]

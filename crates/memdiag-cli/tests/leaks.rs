@@ -228,13 +228,7 @@ fn container_growth_is_shown_with_its_leak() {
         page.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let page = std::fs::read_to_string(page).unwrap();
-    let start = page
-        .find(r#"<script id="data" type="application/json">"#)
-        .unwrap();
-    let json = &page[start..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let view: serde_json::Value = serde_json::from_str(json).unwrap();
+    let view = embedded(&std::fs::read_to_string(page).unwrap());
     let sites = view["timeline"]["sites"].as_array().unwrap();
     assert_eq!(sites[0]["name"], "main.leakyLog");
     assert_eq!(sites[0]["grows_with"], serde_json::Value::Null);
