@@ -47,10 +47,11 @@
 //! remote list, which the holder takes over when a free list runs dry.
 //! Four shards are never held: threads beyond the twelve holders, and
 //! threads past their destructor, share them under their locks.
-//! Alignments above 4 KiB are not sampled. If the reservation fails, or a
-//! shard is exhausted, the allocations that would have been sampled are
-//! served unsampled by the inner allocator (a fallback side table is future
-//! work).
+//! Alignments above 4 KiB are not sampled. If the reservation fails (it
+//! takes 128 GiB of address space, to align the range: `ulimit -v` below
+//! that refuses it), the collector says so once on stderr and every
+//! allocation is served unsampled by the inner allocator; so are those of
+//! an exhausted shard (a fallback side table is future work).
 //!
 //! **Stacks.** Captured at sample time by walking frame pointers (x86_64
 //! `rbp`, aarch64 `x29`), each record validated (aligned, above the current

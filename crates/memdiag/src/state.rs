@@ -333,6 +333,13 @@ fn ensure_init() -> bool {
         // SAFETY: fresh mappings only; published through INIT (release).
         let ok = unsafe { init_maps() };
         INIT.store(if ok { INIT_OK } else { INIT_FAILED }, Ordering::Release);
+        if !ok {
+            // Once, and without allocating: the program runs on, unprofiled.
+            let msg = b"memdiag: cannot reserve 128 GiB of address space for sampled blocks \
+                        (is `ulimit -v` set?); heap profiling is off\n";
+            // SAFETY: a valid buffer; write(2) neither allocates nor locks.
+            unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        }
     }
     INIT.load(Ordering::Acquire) == INIT_OK
 }
