@@ -117,8 +117,8 @@
 //! comparing the stack with the cached one, the header read on free, and
 //! power-of-two blocks. heaptrack ×13.0, dhat-rs ×48.5 (2M operations;
 //! its cost grows faster than linearly). `cargo bench -p
-//! memdiag`: a 16-frame unwind 20 ns; an unsampled 256-byte alloc+free
-//! 17.5 ns against 17.2 ns on bare System (16 bytes: 20.5 against 16.5).
+//! memdiag`: a 16-frame unwind 14.5 ns; a 256-byte alloc+free 6.03 ns
+//! against 5.63 ns on bare System (16 bytes: 6.30 against 5.55).
 //!
 //! **Test scopes** ([`testing`]). A thread in a scope keeps its countdown
 //! at 0, so each of its allocations takes the slow path, which sends it to
