@@ -1,5 +1,6 @@
 //! Building the pprof heap profile: lazy symbolization, at export time.
 
+use crate::objects;
 use crate::sampler::{guarded, sample_rate};
 use crate::state::{self, FP_SHIFT};
 use memdiag_profile::{Function, Line, Location, Mapping, Profile, ValueType};
@@ -127,7 +128,9 @@ struct Builder {
     internal: Vec<usize>,
     /// Location → the same location without its internal lines.
     trimmed: HashMap<u32, u32>,
-    main_map: Option<(u64, u64)>,
+    /// The index of the first loaded object's mapping, and each object's
+    /// address range, in mapping order.
+    mappings: (u32, Vec<std::ops::Range<u64>>),
 }
 
 impl Builder {
@@ -198,10 +201,11 @@ impl Builder {
                 }
             }
         }
-        let mapping = match self.main_map {
-            Some((lo, hi)) if (lo..hi).contains(&(pc as u64)) => Some(0),
-            _ => None,
-        };
+        let (first, ranges) = &self.mappings;
+        let mapping = ranges
+            .iter()
+            .position(|r| r.contains(&(pc as u64)))
+            .map(|i| first + i as u32);
         let id = self.p.locations.len() as u32;
         self.p.locations.push(Location {
             mapping,
@@ -295,9 +299,21 @@ pub(crate) fn symbolize<F: AsRef<[usize]>, const N: usize>(
     mut p: Profile,
     samples: impl IntoIterator<Item = (F, [i64; N])>,
 ) -> Profile {
-    let mut main_map = None;
-    if let Some(m) = main_mapping(&mut p) {
-        main_map = Some((m.memory_start, m.memory_limit));
+    let first = p.mappings.len() as u32;
+    let mut ranges = Vec::new();
+    for o in objects::loaded() {
+        ranges.push(o.start..o.limit);
+        let m = Mapping {
+            memory_start: o.start,
+            memory_limit: o.limit,
+            file_offset: o.offset,
+            filename: p.strings.intern(&o.path),
+            build_id: p.strings.intern(&o.build_id),
+            has_functions: true,
+            has_filenames: true,
+            has_line_numbers: true,
+            has_inline_frames: true,
+        };
         p.mappings.push(m);
     }
 
@@ -307,7 +323,7 @@ pub(crate) fn symbolize<F: AsRef<[usize]>, const N: usize>(
         functions: HashMap::new(),
         internal: Vec::new(),
         trimmed: HashMap::new(),
-        main_map,
+        mappings: (first, ranges),
     };
     let mut merged: HashMap<Vec<u32>, usize> = HashMap::new();
     let mut out: Vec<(Vec<u32>, [i64; N])> = Vec::new();
@@ -345,116 +361,6 @@ pub(crate) fn symbolize<F: AsRef<[usize]>, const N: usize>(
     p
 }
 
-/// A mapping for the main executable, from /proc/self/maps.
-fn main_mapping(p: &mut Profile) -> Option<Mapping> {
-    let exe = std::fs::read_link("/proc/self/exe").ok()?;
-    let exe = exe.to_str()?.to_string();
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    let mut found: Option<(u64, u64, u64)> = None;
-    for line in maps.lines() {
-        let mut it = line.split_whitespace();
-        let (Some(range), Some(_perms), Some(offset), Some(_dev), Some(_inode)) =
-            (it.next(), it.next(), it.next(), it.next(), it.next())
-        else {
-            continue;
-        };
-        let path = it.collect::<Vec<_>>().join(" ");
-        if path != exe {
-            continue;
-        }
-        let Some((lo, hi)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(lo), Ok(hi), Ok(off)) = (
-            u64::from_str_radix(lo, 16),
-            u64::from_str_radix(hi, 16),
-            u64::from_str_radix(offset, 16),
-        ) else {
-            continue;
-        };
-        found = Some(match found {
-            None => (lo, hi, off),
-            Some((a, b, o)) => {
-                if lo < a {
-                    (lo, b.max(hi), off)
-                } else {
-                    (a, b.max(hi), o)
-                }
-            }
-        });
-    }
-    let (start, limit, offset) = found?;
-    let build_id = main_build_id().unwrap_or_default();
-    Some(Mapping {
-        memory_start: start,
-        memory_limit: limit,
-        file_offset: offset,
-        filename: p.strings.intern(&exe),
-        build_id: p.strings.intern(&build_id),
-        has_functions: true,
-        has_filenames: true,
-        has_line_numbers: true,
-        has_inline_frames: true,
-    })
-}
-
-/// The GNU build id of the main program (hex), from its PT_NOTE segments.
-fn main_build_id() -> Option<String> {
-    unsafe extern "C" fn first_object(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: the loader passes valid program headers of a mapped object.
-        unsafe {
-            let out = &mut *(data as *mut Option<String>);
-            let info = &*info;
-            for i in 0..info.dlpi_phnum as usize {
-                let ph = &*info.dlpi_phdr.add(i);
-                if ph.p_type != libc::PT_NOTE {
-                    continue;
-                }
-                let start = (info.dlpi_addr as usize).wrapping_add(ph.p_vaddr as usize);
-                let notes = std::slice::from_raw_parts(start as *const u8, ph.p_memsz as usize);
-                if let Some(id) = gnu_build_id(notes) {
-                    *out = Some(id);
-                    break;
-                }
-            }
-        }
-        1 // the first object is the main program: stop
-    }
-    let mut out: Option<String> = None;
-    // SAFETY: the callback only reads the headers it is given.
-    unsafe {
-        libc::dl_iterate_phdr(
-            Some(first_object),
-            &mut out as *mut Option<String> as *mut libc::c_void,
-        )
-    };
-    out
-}
-
-fn gnu_build_id(mut notes: &[u8]) -> Option<String> {
-    let u32_at = |b: &[u8], i: usize| -> Option<usize> {
-        Some(u32::from_ne_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize)
-    };
-    let align4 = |n: usize| (n + 3) & !3;
-    while notes.len() >= 12 {
-        let namesz = u32_at(notes, 0)?;
-        let descsz = u32_at(notes, 4)?;
-        let ty = u32_at(notes, 8)?;
-        let name = notes.get(12..12 + namesz)?;
-        let desc_start = 12 + align4(namesz);
-        let desc = notes.get(desc_start..desc_start + descsz)?;
-        if ty == 3 && name == b"GNU\0" {
-            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
-        }
-        notes = notes.get(desc_start + align4(descsz)..)?;
-    }
-    None
-}
-
 /// The last path segment of a function name, without generic arguments.
 fn last_segment(name: &str) -> String {
     let mut plain = String::with_capacity(name.len());
@@ -490,7 +396,7 @@ fn symtab() -> &'static [(u64, u64, String)] {
         let Ok(file) = object::File::parse(&*data) else {
             return Vec::new();
         };
-        let bias = main_load_bias();
+        let bias = objects::loaded().first().map_or(0, |o| o.bias);
         let mut v: Vec<(u64, u64, String)> = file
             .symbols()
             .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
@@ -515,23 +421,6 @@ fn symtab_name(pc: usize) -> Option<String> {
     let i = syms.partition_point(|e| e.0 <= pc).checked_sub(1)?;
     let (start, end, name) = &syms[i];
     (*start <= pc && pc < *end).then(|| name.clone())
-}
-
-/// The load bias of the main program (0 for a non-PIE executable).
-fn main_load_bias() -> u64 {
-    unsafe extern "C" fn first(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: the loader passes a valid info; data is our u64.
-        unsafe { *(data as *mut u64) = (*info).dlpi_addr };
-        1
-    }
-    let mut bias = 0u64;
-    // SAFETY: the callback writes one u64 we own.
-    unsafe { libc::dl_iterate_phdr(Some(first), &mut bias as *mut u64 as *mut libc::c_void) };
-    bias
 }
 
 #[cfg(test)]

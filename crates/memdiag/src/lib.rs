@@ -57,7 +57,7 @@
 //! `rbp`, aarch64 `x29`), each record validated (aligned, above the current
 //! stack pointer, below the thread's stack top from `pthread_getattr_np`,
 //! cached per thread, strictly increasing), at most 64 frames; 16 frames
-//! take about 20 ns (`cargo bench -p memdiag`, `unwind/16_frames`). The walk
+//! take about 15 ns (`cargo bench -p memdiag`, `unwind/16_frames`). The walk
 //! starts at the caller of the (never inlined) slow-path function, so the
 //! profiler's own frames are never recorded whatever the optimizer inlined;
 //! the global-allocator shims (`__rust_alloc`…) are dropped at export.
@@ -92,6 +92,13 @@
 //! live-byte totals, each on its own cache line. Every lock taken for an
 //! operation is held across `fork` (`pthread_atfork`); a shard held by
 //! another thread stays unused in the child.
+//!
+//! **Export.** Symbolized lazily, when a profile is taken: the `backtrace`
+//! crate's gimli reader over the program and its shared libraries, names
+//! demangled, inlined frames as one location with several lines. The
+//! mappings are the loaded objects from the loader (`dl_iterate_phdr`),
+//! the program first, each with its GNU build id, and every location
+//! points at the one holding its address.
 //!
 //! **Profiler memory** ([`MemoryStats::profiler_bytes`]): the index
 //! (1 MiB, touched at random, counted whole), then 48 bytes per distinct
@@ -159,6 +166,7 @@ mod home;
 #[cfg(feature = "http")]
 pub mod http;
 mod lock;
+mod objects;
 mod sampler;
 mod stack_cache;
 mod state;
