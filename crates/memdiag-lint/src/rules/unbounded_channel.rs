@@ -9,7 +9,22 @@
 //! `spawn*` runs once): it carries one message, a oneshot in effect.
 //! Nor is one whose sender's only use is to be handed to a debouncer (a
 //! call whose name says so: `new_debouncer(timeout, tx)`), which sends at
-//! most one batch per period however many events come in.
+//! most one batch per period however many events come in, directly or
+//! through a fn of the file (`f(tx)`, `Self::f(&tx)`, named once in the
+//! file) whose parameter is itself used only so, outside loops.
+//!
+//! Nor is a forwarder of such a paced channel: one whose every send sits in
+//! a loop driven by receiving from the receiver of an earlier channel of the
+//! same block that is not flagged for one of the reasons above (one message,
+//! a debouncer, or itself such a forwarder): `for x in rx`, `while let
+//! Ok(x) = rx.recv()`, `rx.recv().await`, or `loop { let x = rx.recv()?; .. }`
+//! with the sends after the receive, and not in a nested loop or closure.
+//! It sends at most once per message of its source, so at most as fast.
+//! A bounded or request–reply source does not count: its bound limits its
+//! own queue, not its rate, and the forwarder drains it at once whatever
+//! its own receiver does. Nor does a flagged source. The receiver is
+//! followed into fns of the file like the sender (`Self::forward(&rx,
+//! &tx)`), and must be bound once in its block (not in the fn it goes to).
 //!
 //! Nor is a request–reply channel, whose queue holds at most one message per
 //! waiting caller: every send on it carries a reply sender made just before
@@ -19,15 +34,22 @@
 //! in a private field of a struct of the file (`S { tx }`, `S { tx: Some(tx) }`),
 //! which only this module can reach; every use of a field of that name in
 //! the file must then be such a send, or a statement that drops the sender
-//! (`self.tx.take();`). Callers that stop waiting (a timeout) can leave
-//! their request queued; the rule cannot see that.
+//! (`self.tx.take();`). The sender is followed through `Option` and tuple
+//! plumbing (see `request_reply`): `let (a, tx) = if .. { (None, None) }
+//! else { .. (Some(a), Some(tx)) }`, `match (self.a.as_ref(),
+//! self.tx.as_ref()) { (Some(a), Some(tx)) => .. }`, `if let Some(tx) =
+//! &self.tx`. Callers that stop waiting (a timeout) can leave their request
+//! queued; the rule cannot see that.
 
 mod request_reply;
+mod sender_uses;
 
 use super::{Hit, Rule, RuleInfo};
 use crate::source::{call_span, SourceFile};
 use request_reply::Scan;
+use sender_uses::{bindings, Fns, Uses};
 use std::cell::OnceCell;
+use std::collections::HashSet;
 use syn::visit::{self, Visit};
 use syn::Expr;
 
@@ -51,6 +73,8 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
         out,
         ast: &file.ast,
         scan: OnceCell::new(),
+        fns: OnceCell::new(),
+        body: None,
         once: Vec::new(),
     }
     .visit_file(&file.ast);
@@ -62,32 +86,47 @@ struct Calls<'a, 'f, 'ast> {
     ast: &'ast syn::File,
     /// Scanned only for files that make an unbounded channel.
     scan: OnceCell<Scan<'ast>>,
+    fns: OnceCell<Fns<'ast>>,
+    /// The body of the fn being visited.
+    body: Option<&'ast syn::Block>,
     /// Channel calls whose sender carries one message, only what a
-    /// debouncer lets through, or only requests whose senders wait for the
-    /// reply.
+    /// debouncer or a paced source lets through, or only requests whose
+    /// senders wait for the reply.
     once: Vec<&'ast syn::ExprCall>,
 }
 
 impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let outer = self.body.replace(&f.block);
+        visit::visit_item_fn(self, f);
+        self.body = outer;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let outer = self.body.replace(&f.block);
+        visit::visit_impl_item_fn(self, f);
+        self.body = outer;
+    }
+
     fn visit_block(&mut self, b: &'ast syn::Block) {
+        // Receivers of this block's paced channels (bound once in it).
+        let mut paced = HashSet::new();
         for (i, stmt) in b.stmts.iter().enumerate() {
             let syn::Stmt::Local(l) = stmt else { continue };
-            let (Some(sender), Some(init)) = (sender(&l.pat), &l.init) else {
+            let (Some((sender, receiver)), Some(init)) = (ends(&l.pat), &l.init) else {
                 continue;
             };
             let Expr::Call(c) = &*init.expr else { continue };
             if self.unbounded(c).is_some() {
-                let mut uses = Uses {
-                    name: sender.clone(),
-                    depth: 0,
-                    sends: 0,
-                    debounced: 0,
-                    others: 0,
-                };
+                let fns = self.fns.get_or_init(|| Fns::of(self.ast));
+                let mut uses = Uses::new(sender.clone(), fns, paced.clone(), 0);
                 b.stmts[i + 1..].iter().for_each(|s| uses.visit_stmt(s));
-                if uses.sends + uses.debounced == 1 && uses.others == 0
-                    || self.request_reply(&sender, &b.stmts[i + 1..])
-                {
+                if uses.quiet() {
+                    self.once.push(c);
+                    if let Some(r) = receiver.filter(|r| bindings(b, r) == 1) {
+                        paced.insert(r);
+                    }
+                } else if self.request_reply(&sender) {
                     self.once.push(c);
                 }
             }
@@ -119,118 +158,28 @@ impl<'ast> Calls<'_, '_, 'ast> {
         unbounded.then(|| path[path.len().saturating_sub(2)..].join("::"))
     }
 
-    /// Is every message sent through `sender` (used in `rest`) a request
-    /// whose sender waits for the reply? See the module doc.
-    fn request_reply(&self, sender: &str, rest: &'ast [syn::Stmt]) -> bool {
+    /// Is every message sent through `sender` (made in the current fn) a
+    /// request whose sender waits for the reply? See the module doc.
+    fn request_reply(&self, sender: &str) -> bool {
+        let Some(body) = self.body else { return false };
         let scan = self.scan.get_or_init(|| Scan::of(self.ast));
-        request_reply::replied_only(scan, sender, rest)
+        request_reply::replied_only(scan, sender, body)
     }
 }
 
-/// `tx` of `let (tx, rx)`.
-fn sender(pat: &syn::Pat) -> Option<String> {
+/// `tx` and `rx` of `let (tx, rx)`.
+fn ends(pat: &syn::Pat) -> Option<(String, Option<String>)> {
     let pat = match pat {
         syn::Pat::Type(t) => &*t.pat,
         p => p,
     };
-    match pat {
-        syn::Pat::Tuple(t) => match t.elems.first() {
-            Some(syn::Pat::Ident(i)) => Some(i.ident.to_string()),
-            _ => None,
-        },
+    let syn::Pat::Tuple(t) = pat else { return None };
+    let ident = |p: Option<&syn::Pat>| match p {
+        Some(syn::Pat::Ident(i)) if i.subpat.is_none() => Some(i.ident.to_string()),
         _ => None,
-    }
-}
-
-/// Counts a sender's uses: `send`s run once, hand-overs to a debouncer
-/// (outside loops), and anything else.
-struct Uses {
-    name: String,
-    /// Loops and closures around the current expression.
-    depth: u32,
-    sends: u32,
-    debounced: u32,
-    others: u32,
-}
-
-impl Uses {
-    fn is_sender(&self, e: &Expr) -> bool {
-        matches!(e, Expr::Path(p) if p.path.is_ident(&self.name))
-    }
-
-    fn repeated(&mut self, body: impl FnOnce(&mut Self)) {
-        self.depth += 1;
-        body(self);
-        self.depth -= 1;
-    }
-}
-
-impl<'ast> Visit<'ast> for Uses {
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if !self.is_sender(&m.receiver) {
-            return visit::visit_expr_method_call(self, m);
-        }
-        let send = matches!(
-            m.method.to_string().as_str(),
-            "send" | "try_send" | "unbounded_send" | "send_blocking"
-        );
-        if send && self.depth == 0 {
-            self.sends += 1;
-        } else {
-            self.others += 1;
-        }
-        m.args.iter().for_each(|a| self.visit_expr(a));
-    }
-
-    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-        self.others += u32::from(p.path.is_ident(&self.name));
-    }
-
-    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        let callee = match &*c.func {
-            Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
-        let spawn = callee.as_ref().is_some_and(|n| n.starts_with("spawn"));
-        let debouncer = callee
-            .as_ref()
-            .is_some_and(|n| n.to_lowercase().contains("debounce"));
-        self.visit_expr(&c.func);
-        for arg in &c.args {
-            match arg {
-                Expr::Closure(cl) if spawn => self.visit_expr(&cl.body),
-                a if debouncer && self.depth == 0 && self.is_sender(a) => self.debounced += 1,
-                other => self.visit_expr(other),
-            }
-        }
-    }
-
-    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        self.repeated(|u| visit::visit_expr_closure(u, c));
-    }
-
-    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
-        self.visit_expr(&l.expr);
-        self.repeated(|u| u.visit_block(&l.body));
-    }
-
-    fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
-        self.repeated(|u| visit::visit_expr_while(u, l));
-    }
-
-    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-        self.repeated(|u| visit::visit_expr_loop(u, l));
-    }
-
-    // Macro bodies are not parsed: a mention there counts as another use.
-    fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        let mentions = m
-            .tokens
-            .clone()
-            .into_iter()
-            .any(|t| mentions(&t, &self.name));
-        self.others += u32::from(mentions);
-    }
+    };
+    let sender = ident(t.elems.first())?;
+    Some((sender, ident(t.elems.iter().nth(1))))
 }
 
 fn mentions(t: &proc_macro2::TokenTree, name: &str) -> bool {
