@@ -30,7 +30,10 @@ thread_local! {
 /// reentrancy guard set.
 #[inline(never)]
 pub(crate) fn capture(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -> Option<usize> {
-    let tables = TABLES.get_or_init(load);
+    let tables = match TABLES.get() {
+        Some(t) => t,
+        None => crate::state::once_across_fork(|| TABLES.get_or_init(load)),
+    };
     let (bottom, top) = crate::sampler::stack_bounds()?;
     let (pc, here, bp): (u64, u64, u64);
     // SAFETY: reads three registers, touches nothing.

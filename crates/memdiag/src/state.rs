@@ -321,6 +321,14 @@ fn ensure_atfork() {
 }
 
 /// Reserves the arena and maps the stack table, once.
+/// Runs `f` under the lock held across `fork` for one-time setup, so no
+/// `fork` can leave the child with a setup half done by a thread it lost.
+pub(crate) fn once_across_fork<R>(f: impl FnOnce() -> R) -> R {
+    ensure_atfork();
+    let _g = INIT_LOCK.lock();
+    f()
+}
+
 fn ensure_init() -> bool {
     match INIT.load(Ordering::Acquire) {
         INIT_OK => return true,

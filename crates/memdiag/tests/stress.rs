@@ -1,6 +1,7 @@
 //! Stress: 8 threads with realloc storms, threads that start and exit,
 //! allocation in TLS destructors, concurrent profile export, and `fork` with
-//! a child that allocates — all within a timeout (no deadlock, no crash).
+//! a child that allocates — all within a timeout (no deadlock, no crash),
+//! with the frame-pointer walk and again with the DWARF unwinder.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -99,6 +100,14 @@ fn fork_child_allocates() {
 
 #[test]
 fn stress_without_deadlock() {
+    stress(memdiag::Unwind::FramePointers);
+    // The DWARF unwinder sets up its tables at its first stack, while
+    // other threads allocate and fork.
+    stress(memdiag::Unwind::Dwarf);
+}
+
+fn stress(unwind: memdiag::Unwind) {
+    memdiag::set_unwind(unwind);
     // A small rate sends many allocations down the sampled path.
     memdiag::set_sample_rate(4096);
     let (tx, rx) = mpsc::channel();
