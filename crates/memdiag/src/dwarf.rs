@@ -2,8 +2,8 @@
 //! pointers. The loaded objects' unwind tables (`.eh_frame_hdr` and
 //! `.eh_frame`, found through their `PT_GNU_EH_FRAME` segments) are read in
 //! place, in memory, the first time a stack needs them, and each thread
-//! keeps framehop's cache of unwind rules: a repeated stack costs a few
-//! hundred nanoseconds instead of libgcc's ~2 µs. Objects loaded after that
+//! keeps framehop's caches of unwind rules: a repeated stack costs tens of
+//! nanoseconds more than a frame-pointer walk, against libgcc's ~2 µs. Objects loaded after that
 //! (`dlopen`) are unknown to it: a stack through one gives `None`, and the
 //! caller falls back to libgcc's unwinder.
 
@@ -17,9 +17,22 @@ type Tables = UnwinderX86_64<&'static [u8]>;
 
 static TABLES: OnceLock<Tables> = OnceLock::new();
 
+/// framehop's rule cache is direct-mapped, 509 slots by code address: two
+/// frames of one stack in the same slot would evict each other at every
+/// unwind (about 1 µs each time). Spreading addresses over several caches
+/// by the next digits of the address makes that 8 times rarer.
+const CACHE_WAYS: usize = 8;
+const CACHE_SLOTS: u64 = 509;
+
 thread_local! {
-    /// framehop's rule cache, made at this thread's first DWARF unwind.
-    static CACHE: RefCell<Option<Box<CacheX86_64>>> = const { RefCell::new(None) };
+    /// framehop's rule caches, made at this thread's first DWARF unwind
+    /// (about 100 KiB).
+    static CACHES: RefCell<Option<Box<[CacheX86_64; CACHE_WAYS]>>> = const { RefCell::new(None) };
+}
+
+/// The cache for the frame at `at`.
+fn way(at: FrameAddress) -> usize {
+    (at.address_for_lookup() / CACHE_SLOTS) as usize % CACHE_WAYS
 }
 
 /// Fills `buf` with the return addresses of the stack above the frame
@@ -63,15 +76,19 @@ pub(crate) fn capture(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -
             Err(())
         }
     };
-    CACHE
+    CACHES
         .try_with(|cell| {
             let mut slot = cell.try_borrow_mut().ok()?;
-            let cache = slot.get_or_insert_with(|| Box::new(CacheX86_64::new()));
+            let caches =
+                slot.get_or_insert_with(|| Box::new(std::array::from_fn(|_| CacheX86_64::new())));
             let mut regs = UnwindRegsX86_64::new(pc, here, bp);
             let mut at = FrameAddress::from_instruction_pointer(pc);
             let mut n = 0;
             while n < buf.len() {
-                let Some(ret) = tables.unwind_frame(at, &mut regs, cache, &mut read).ok()? else {
+                let Some(ret) = tables
+                    .unwind_frame(at, &mut regs, &mut caches[way(at)], &mut read)
+                    .ok()?
+                else {
                     break;
                 };
                 // Unwound: `ret` returns into a frame whose stack pointer
