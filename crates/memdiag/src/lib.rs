@@ -68,17 +68,18 @@
 //! (`.eh_frame`), skipping the frames up to the slow path's stack pointer
 //! so it starts at the same caller. On x86_64 with framehop (`dwarf.rs`):
 //! the loaded objects' tables are read in place, in memory, and each
-//! thread keeps framehop's rule cache, about 75 ns more per sample than
-//! the frame-pointer walk (measured at rate 1 on the bench workload built
-//! without frame pointers: 107 ns per operation against 1,070 ns with
-//! libgcc). Elsewhere, or for an object loaded after the tables were read,
-//! libgcc's `_Unwind_Backtrace` through the `backtrace` crate (about 2 µs
-//! a sample). `MEMDIAG_UNWIND=dwarf` (or [`set_unwind`]) uses DWARF for
+//! thread keeps framehop's rule caches (eight of them: one direct-mapped
+//! cache let two frames of a stack evict each other at every unwind),
+//! about 80 ns more per sample than the frame-pointer walk. Elsewhere, or
+//! for an object loaded after the tables were read, libgcc's
+//! `_Unwind_Backtrace` through the `backtrace` crate (about 2 µs a
+//! sample). `scripts/bench-collector --no-fp` (the workload built without
+//! frame pointers): ×1.09–1.10 of bare mimalloc at the default rate (×1.28
+//! with libgcc, measured A/B), ×9.3 at rate 1 (115 ns per operation;
+//! 1,070 with libgcc). `MEMDIAG_UNWIND=dwarf` (or [`set_unwind`]) uses DWARF for
 //! every sample, `MEMDIAG_UNWIND=fp` never. Chosen over a cheaper heuristic
 //! ("the walk ended on a bad record") because with a libc built without
-//! frame pointers every walk ends that way at its outermost frames. On the
-//! bench workload built without frame pointers the default rate costs
-//! ×1.04 over mimalloc with framehop (×1.28 with libgcc). A mid-stack
+//! frame pointers every walk ends that way at its outermost frames. A mid-stack
 //! function without frame pointers still truncates the frame-pointer walk
 //! (above two frames, undetected).
 //!
