@@ -4,8 +4,11 @@
 //! At 512 KiB a single run's estimate of a 50 MB live set with equal bytes
 //! in sizes from 64 B to 4 MiB has a standard error of about 9 % (the
 //! variance of byte sampling is ~ live_bytes × rate for small blocks), so one
-//! run alone cannot be held to ±10 %. The test holds every run to ±40 %
-//! (> 4 σ) and the mean of 12 independent runs (σ ≈ 2.6 %) to ±10 %.
+//! run alone cannot be held to ±10 %. The test holds the mean of 12
+//! independent runs (σ ≈ 2.6 %) to ±10 %, and every run to ±50 %: the
+//! estimate is a sum of a few dozen large sample weights, skewed to the
+//! right: a simulation of this sampling put one run above 1.4 about once
+//! in 10^5 (a CI run saw 1.44), and none of 3·10^5 above 1.5.
 
 mod common;
 
@@ -48,8 +51,8 @@ fn default_rate_estimates_live_set() {
         let est = common::totals_for(&p, "estimate::build_live_set")[3] as f64;
         let ratio = est / truth as f64;
         assert!(
-            (0.6..=1.4).contains(&ratio),
-            "one run off by > 40 %: {ratio}"
+            (0.5..=1.5).contains(&ratio),
+            "one run off by > 50 %: {ratio}"
         );
         ratios.push(ratio);
         drop(blocks);
