@@ -118,23 +118,13 @@ pub(crate) fn capture(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -
 
 /// The unwind tables of every object loaded now.
 fn load() -> Tables {
-    unsafe extern "C" fn each(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: the loader passes valid headers of a mapped object; data
-        // is the unwinder below.
-        unsafe {
-            if let Some(m) = module(&*info) {
-                (*(data as *mut Tables)).add_module(m);
-            }
-        }
-        0
-    }
     let mut tables = Tables::new();
-    // SAFETY: the callback only reads the headers it is given.
-    unsafe { libc::dl_iterate_phdr(Some(each), &mut tables as *mut Tables as *mut libc::c_void) };
+    crate::objects::for_each(|info| {
+        // SAFETY: `for_each` passes the loader's record of a mapped object.
+        if let Some(m) = unsafe { module(info) } {
+            tables.add_module(m);
+        }
+    });
     tables
 }
 
@@ -145,8 +135,8 @@ fn load() -> Tables {
 /// which stays mapped (objects are not unloaded while profiled).
 unsafe fn module(obj: &libc::dl_phdr_info) -> Option<Module<&'static [u8]>> {
     let bias = obj.dlpi_addr;
-    // SAFETY: the loader gives `dlpi_phnum` headers at `dlpi_phdr`.
-    let headers = unsafe { std::slice::from_raw_parts(obj.dlpi_phdr, obj.dlpi_phnum as usize) };
+    // SAFETY: forwarded from the caller.
+    let headers = unsafe { crate::objects::headers(obj) };
     let segment = |svma: u64| {
         headers.iter().find(|h| {
             h.p_type == libc::PT_LOAD && (h.p_vaddr..h.p_vaddr + h.p_filesz).contains(&svma)

@@ -22,38 +22,47 @@ const PAGE: u64 = 4096;
 /// Every loaded object with loadable segments, the main program first.
 /// Allocates: call with the reentrancy guard set.
 pub(crate) fn loaded() -> Vec<Object> {
-    unsafe extern "C" fn each(
+    let mut out: Vec<Object> = Vec::new();
+    for_each(|info| {
+        // SAFETY: `for_each` passes the loader's record of a mapped object.
+        if let Some(o) = unsafe { object(info, out.is_empty()) } {
+            out.push(o);
+        }
+    });
+    out
+}
+
+/// Calls `f` with the loader's record of each loaded object, the main
+/// program first (`dl_iterate_phdr`, under the loader's lock).
+pub(crate) fn for_each<F: FnMut(&libc::dl_phdr_info)>(mut f: F) {
+    unsafe extern "C" fn each<F: FnMut(&libc::dl_phdr_info)>(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
         data: *mut libc::c_void,
     ) -> libc::c_int {
-        // SAFETY: the loader passes valid program headers of a mapped
-        // object; data is the Vec below.
-        unsafe {
-            let out = &mut *(data as *mut Vec<Object>);
-            if let Some(o) = object(&*info, out.is_empty()) {
-                out.push(o);
-            }
-        }
+        // SAFETY: the loader passes a valid record; data is `f` below.
+        unsafe { (*(data as *mut F))(&*info) };
         0
     }
-    let mut out: Vec<Object> = Vec::new();
-    // SAFETY: the callback only reads the headers it is given.
-    unsafe {
-        libc::dl_iterate_phdr(
-            Some(each),
-            &mut out as *mut Vec<Object> as *mut libc::c_void,
-        )
-    };
-    out
+    // SAFETY: the callback only hands the record to `f`.
+    unsafe { libc::dl_iterate_phdr(Some(each::<F>), &mut f as *mut F as *mut libc::c_void) };
+}
+
+/// The program headers of a loaded object.
+///
+/// # Safety
+/// `info` comes from `dl_iterate_phdr`.
+pub(crate) unsafe fn headers(info: &libc::dl_phdr_info) -> &[libc::Elf64_Phdr] {
+    // SAFETY: the loader gives `dlpi_phnum` headers at `dlpi_phdr`.
+    unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
 }
 
 /// # Safety
 /// `info` comes from `dl_iterate_phdr`: its headers describe a mapped object.
 unsafe fn object(info: &libc::dl_phdr_info, main: bool) -> Option<Object> {
     let bias = info.dlpi_addr;
-    // SAFETY: the loader gives `dlpi_phnum` headers at `dlpi_phdr`.
-    let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
+    // SAFETY: forwarded from the caller.
+    let headers = unsafe { headers(info) };
     let loads = headers.iter().filter(|h| h.p_type == libc::PT_LOAD);
     let lowest = loads.clone().min_by_key(|h| h.p_vaddr)?;
     let end = loads.map(|h| h.p_vaddr + h.p_memsz).max()?;
