@@ -9,7 +9,7 @@
 //! `self.field.lock().unwrap().method(..)`.
 
 use proc_macro2::TokenTree;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
 use syn::Expr;
 
@@ -53,6 +53,7 @@ pub(crate) enum Use<'ast> {
 pub(crate) fn walk<'ast>(file: &'ast syn::File, f: &mut dyn FnMut(&Root, Use<'ast>)) {
     Receivers {
         aliases: HashMap::new(),
+        locals: HashSet::new(),
         f,
     }
     .visit_file(file);
@@ -61,6 +62,10 @@ pub(crate) fn walk<'ast>(file: &'ast syn::File, f: &mut dyn FnMut(&Root, Use<'as
 struct Receivers<'a, 'ast> {
     /// Local binding -> what it guards; per fn, never cleared inside one.
     aliases: HashMap<String, Root>,
+    /// Locals bound to a value the fn makes itself (`let s = S::new()`,
+    /// `S { .. }`, `vec![..]`): their fields die with the fn, so they are
+    /// not long-lived.
+    locals: HashSet<String>,
     f: &'a mut dyn FnMut(&Root, Use<'ast>),
 }
 
@@ -79,7 +84,7 @@ impl Receivers<'_, '_> {
             Expr::Field(f) => match &f.member {
                 syn::Member::Named(n) => Some(Root {
                     name: n.to_string(),
-                    long_lived: true,
+                    long_lived: !self.of_local(&f.base),
                 }),
                 syn::Member::Unnamed(_) => self.root(&f.base),
             },
@@ -102,6 +107,19 @@ impl Receivers<'_, '_> {
                 })
             }
             _ => None,
+        }
+    }
+
+    /// Whether the field chain `e` starts at one of [`Self::locals`].
+    fn of_local(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Field(f) => self.of_local(&f.base),
+            Expr::Paren(p) => self.of_local(&p.expr),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.locals.contains(&i.to_string())),
+            _ => false,
         }
     }
 
@@ -174,8 +192,13 @@ fn is_dot(t: &TokenTree) -> bool {
 impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let (syn::Pat::Ident(p), Some(init)) = (strip_type(&l.pat), &l.init) {
+            let name = p.ident.to_string();
             if let Some(root) = self.root(&init.expr).filter(|r| r.long_lived) {
-                self.aliases.insert(p.ident.to_string(), root);
+                self.aliases.insert(name, root);
+            } else if makes_value(&init.expr) {
+                self.locals.insert(name);
+            } else {
+                self.locals.remove(&name);
             }
         }
         visit::visit_local(self, l);
@@ -227,12 +250,37 @@ impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         self.aliases.clear();
+        self.locals.clear();
         visit::visit_item_fn(self, f);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         self.aliases.clear();
+        self.locals.clear();
         visit::visit_impl_item_fn(self, f);
+    }
+}
+
+/// A value the expression makes afresh: a struct literal, a constructor
+/// (`S::new(..)`, `S::default()`, `Vec::with_capacity(n)`, `S(..)`), a
+/// macro (`vec![..]`); not a method or fn call, which may hand out a
+/// reference to something long-lived.
+fn makes_value(e: &Expr) -> bool {
+    let upper = |s: &syn::PathSegment| s.ident.to_string().starts_with(char::is_uppercase);
+    match e {
+        Expr::Struct(_) | Expr::Macro(_) | Expr::Array(_) => true,
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => {
+                let segs: Vec<_> = p.path.segments.iter().collect();
+                match segs.as_slice() {
+                    [.., ty, _] => upper(ty),
+                    [only] => upper(only),
+                    [] => false,
+                }
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 
