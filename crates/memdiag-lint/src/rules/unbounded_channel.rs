@@ -5,8 +5,10 @@
 //! constructors take a capacity (tokio's `mpsc::channel(n)`), so a `channel`
 //! call with arguments is not flagged, and neither is `oneshot::channel()`.
 //! Nor is a channel whose sender, bound by `let (tx, rx) = ..`, is used
-//! once, to `send` outside any loop or closure (a closure passed to
-//! `spawn*` runs once): it carries one message, a oneshot in effect.
+//! only to `send`, every send outside any loop or closure (a closure passed
+//! to `spawn*(..)` or `.spawn*(..)` runs once): it carries at most one
+//! message per send site (a oneshot, a start-up handshake with an error
+//! path).
 //! Nor is one whose sender's only use is to be handed to a debouncer (a
 //! call whose name says so: `new_debouncer(timeout, tx)`), which sends at
 //! most one batch per period however many events come in, directly or

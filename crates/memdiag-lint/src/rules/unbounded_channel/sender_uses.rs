@@ -133,12 +133,14 @@ impl<'a, 'ast> Uses<'a, 'ast> {
         }
     }
 
-    /// Does the channel carry one message, or only what debouncers and
-    /// paced sources let through?
+    /// Does the channel carry at most one message per send site (every send
+    /// runs at most once: none is in a loop or a repeated closure), or only
+    /// what debouncers and paced sources let through?
     pub(super) fn quiet(&self) -> bool {
-        self.others == 0
-            && self.sends + self.debounced <= 1
-            && self.sends + self.debounced + self.forwarded >= 1
+        let counted = self.debounced == 0 && self.forwarded == 0 && self.sends >= 1;
+        let paced =
+            self.sends + self.debounced <= 1 && self.sends + self.debounced + self.forwarded >= 1;
+        self.others == 0 && (counted || paced)
     }
 
     fn is_sender(&self, e: &Expr) -> bool {
@@ -212,7 +214,19 @@ impl<'a, 'ast> Uses<'a, 'ast> {
 impl<'ast> Visit<'ast> for Uses<'_, 'ast> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if !self.is_sender(&m.receiver) {
-            return visit::visit_expr_method_call(self, m);
+            if !m.method.to_string().starts_with("spawn") {
+                return visit::visit_expr_method_call(self, m);
+            }
+            // `Builder::new().spawn(move || ..)`, `runtime.spawn(..)`: the
+            // closure runs once, like one passed to `spawn(..)`.
+            self.visit_expr(&m.receiver);
+            for arg in &m.args {
+                match arg {
+                    Expr::Closure(cl) => self.visit_expr(&cl.body),
+                    a => self.visit_expr(a),
+                }
+            }
+            return;
         }
         let send = SENDS.contains(&m.method.to_string().as_str());
         match self.around.last() {
