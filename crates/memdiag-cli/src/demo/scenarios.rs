@@ -109,6 +109,8 @@ pub fn all() -> Vec<(&'static str, Vec<Workload>)> {
 /// Starts the scenario's threads.
 pub fn start(workloads: Vec<Workload>) {
     for wl in workloads {
+        // The service's workloads run until the process is killed.
+        // memdiag:allow(spawn-in-loop)
         std::thread::spawn(move || (wl.run)(wl.arg));
     }
 }
