@@ -320,7 +320,6 @@ fn ensure_atfork() {
     }
 }
 
-/// Reserves the arena and maps the stack table, once.
 /// Runs `f` under the lock held across `fork` for one-time setup, so no
 /// `fork` can leave the child with a setup half done by a thread it lost.
 pub(crate) fn once_across_fork<R>(f: impl FnOnce() -> R) -> R {
@@ -329,6 +328,7 @@ pub(crate) fn once_across_fork<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Reserves the arena and maps the stack table, once.
 fn ensure_init() -> bool {
     match INIT.load(Ordering::Acquire) {
         INIT_OK => return true,

@@ -20,7 +20,7 @@ pub enum Unwind {
     /// default.
     Auto,
     /// DWARF (`.eh_frame`) for every sampled allocation: works without
-    /// frame pointers, about 75 ns more per sample on x86_64 (framehop; 2 µs
+    /// frame pointers, about 80 ns more per sample on x86_64 (framehop; 2 µs
     /// with libgcc's unwinder elsewhere).
     Dwarf,
 }
