@@ -1,6 +1,7 @@
 //! Which types and expressions evidently own heap memory or an OS resource,
 //! by name (no type information).
 
+use crate::source::segment_names;
 use crate::types;
 use syn::Expr;
 
@@ -29,12 +30,7 @@ pub(crate) fn owning_expr(e: &Expr) -> bool {
     match e {
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => {
-                let segs: Vec<_> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = segment_names(&p.path);
                 segs.len() >= 2 && {
                     let ty = segs[segs.len() - 2].as_str();
                     OWNING_TYPES.contains(&ty) || types::COLLECTIONS.contains(&ty)

@@ -8,6 +8,7 @@
 //! `name.method(..)`, `self.field.method(..)` and guard chains like
 //! `self.field.lock().unwrap().method(..)`.
 
+use crate::source::segment_names;
 use proc_macro2::TokenTree;
 use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
@@ -266,18 +267,13 @@ impl<'ast> Visit<'ast> for Receivers<'_, 'ast> {
 /// macro (`vec![..]`); not a method or fn call, which may hand out a
 /// reference to something long-lived.
 fn makes_value(e: &Expr) -> bool {
-    let upper = |s: &syn::PathSegment| s.ident.to_string().starts_with(char::is_uppercase);
     match e {
         Expr::Struct(_) | Expr::Macro(_) | Expr::Array(_) => true,
         Expr::Call(c) => match &*c.func {
-            Expr::Path(p) => {
-                let segs: Vec<_> = p.path.segments.iter().collect();
-                match segs.as_slice() {
-                    [.., ty, _] => upper(ty),
-                    [only] => upper(only),
-                    [] => false,
-                }
-            }
+            Expr::Path(p) => match segment_names(&p.path).as_slice() {
+                [.., ty, _] | [ty] => ty.starts_with(char::is_uppercase),
+                [] => false,
+            },
             _ => false,
         },
         _ => false,

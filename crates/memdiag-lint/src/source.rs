@@ -32,7 +32,7 @@ impl<'a> SourceFile<'a> {
 
     /// Path segments with the first one expanded through the file's imports.
     pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
-        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let mut segs = segment_names(path);
         if let Some(full) = segs.first().and_then(|first| self.imports.get(first)) {
             segs.splice(0..1, full.iter().cloned());
         }
@@ -92,6 +92,11 @@ pub(crate) fn call_span(c: &syn::ExprCall) -> Span {
 }
 
 /// True when `segs` ends with `tail` (`["std","mem","forget"]` ends with `["mem","forget"]`).
+/// The names of a path's segments, as written (`a::B::c` gives `a`, `B`, `c`).
+pub(crate) fn segment_names(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
 pub(crate) fn ends_with(segs: &[String], tail: &[&str]) -> bool {
     segs.len() >= tail.len()
         && segs[segs.len() - tail.len()..]

@@ -4,6 +4,7 @@
 //! (a forwarder). See the parent module's doc for the rules.
 
 use super::{mentions, SENDS};
+use crate::source::segment_names;
 use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
 use syn::Expr;
@@ -37,12 +38,7 @@ impl<'ast> Fns<'ast> {
     /// The one fn of the file that `c` calls, if its name is defined once.
     fn called(&self, c: &syn::ExprCall) -> Option<(&'ast syn::Signature, &'ast syn::Block)> {
         let Expr::Path(p) = &*c.func else { return None };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segs = segment_names(&p.path);
         let name = match &segs[..] {
             [f] => f,
             [s, f] if s == "Self" => f,
