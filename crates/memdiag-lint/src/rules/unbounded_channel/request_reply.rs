@@ -11,7 +11,7 @@
 //! use of every carrier must be a replied send, more such plumbing, or (for
 //! the channel's own sender) a store into a private field.
 
-use super::{mentions, SENDS};
+use super::{ends, mentions, SENDS};
 use proc_macro2::LineColumn;
 use quote::ToTokens;
 use std::collections::{HashMap, HashSet};
@@ -404,12 +404,8 @@ impl<'ast> Visit<'ast> for Scan<'ast> {
             matches!(&*i.expr, Expr::Call(c) if matches!(&*c.func, Expr::Path(p)
                 if p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("channel"))))
         });
-        if let (true, Pat::Tuple(t)) = (channel, &l.pat) {
-            if let [Pat::Ident(reply), Pat::Ident(wait)] = t.elems.iter().collect::<Vec<_>>()[..] {
-                let made = l.span().start();
-                self.pairs
-                    .push((reply.ident.to_string(), wait.ident.to_string(), made));
-            }
+        if let (true, Some((reply, Some(wait)))) = (channel, ends(&l.pat)) {
+            self.pairs.push((reply, wait, l.span().start()));
         }
         if let Some(init) = &l.init {
             self.bind(&l.pat, &init.expr);
