@@ -178,8 +178,9 @@ static FRAMES_USED: AtomicUsize = AtomicUsize::new(0);
 /// All shards' counter arrays, one after the other (mapped at init, so a
 /// free on any thread can count without a mapping that may fail).
 static COUNTER_MAP: AtomicUsize = AtomicUsize::new(0);
-/// Each shard's counter array (0 until the shard is first used).
-static COUNTERS: [AtomicUsize; SHARDS] = [const { AtomicUsize::new(0) }; SHARDS];
+/// Bit k: shard k has been used (its counters may be non-zero).
+static USED_SHARDS: AtomicU32 = AtomicU32::new(0);
+const _: () = assert!(SHARDS <= 32, "USED_SHARDS has a bit per shard");
 /// Each shard's estimated live bytes (exact sum of its blocks' weights):
 /// written at every sampled alloc and free.
 static SHARD_LIVE: [Line<AtomicI64>; SHARDS] = [const { Line(AtomicI64::new(0)) }; SHARDS];
@@ -528,10 +529,8 @@ impl Shard {
         if self.base != 0 {
             return;
         }
-        let c =
-            COUNTER_MAP.load(Ordering::Relaxed) + k * ENTRY_CAP * std::mem::size_of::<Counters>();
-        self.counters = c as *mut Counters;
-        COUNTERS[k].store(c, Ordering::Release);
+        self.counters = counters_of(k);
+        USED_SHARDS.fetch_or(1 << k, Ordering::Release);
         self.base = ARENA_BASE.load(Ordering::Relaxed) + k * SHARD_SIZE;
     }
 
@@ -676,16 +675,19 @@ fn entry_count() -> usize {
     ENTRY_COUNT.load(Ordering::Acquire).min(ENTRY_CAP)
 }
 
-/// Counters `i` and `i + 1` of stack `id`, summed over the shards.
+/// Shard `k`'s counter array, in the counter mapping (made at init).
+fn counters_of(k: usize) -> *mut Counters {
+    (COUNTER_MAP.load(Ordering::Relaxed) + k * ENTRY_CAP * std::mem::size_of::<Counters>())
+        as *mut Counters
+}
+
+/// Counters `i` and `i + 1` of stack `id`, summed over the shards used.
 fn sum_counters(id: usize, i: usize) -> (u64, u64) {
     let (mut a, mut b) = (0u64, 0u64);
-    for c in &COUNTERS {
-        let p = c.load(Ordering::Acquire) as *const Counters;
-        if p.is_null() {
-            continue;
-        }
+    let used = USED_SHARDS.load(Ordering::Acquire);
+    for k in (0..SHARDS).filter(|k| used & (1 << k) != 0) {
         // SAFETY: id < ENTRY_CAP, within the shard's counter mapping.
-        let c = unsafe { &*p.add(id) };
+        let c = unsafe { &*counters_of(k).add(id) };
         a = a.wrapping_add(c[i].load(Ordering::Relaxed));
         b = b.wrapping_add(c[i + 1].load(Ordering::Relaxed));
     }
@@ -744,10 +746,7 @@ pub(crate) fn table_bytes() -> u64 {
         return 0;
     }
     let stacks = entry_count() as u64;
-    let shards = COUNTERS
-        .iter()
-        .filter(|c| c.load(Ordering::Relaxed) != 0)
-        .count() as u64;
+    let shards = USED_SHARDS.load(Ordering::Relaxed).count_ones() as u64;
     let frames = FRAMES_USED.load(Ordering::Relaxed).min(FRAMES_CAP) as u64;
     // The index is touched at random: count all of it.
     (INDEX_CAP * std::mem::size_of::<AtomicU64>()) as u64
