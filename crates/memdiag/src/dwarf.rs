@@ -47,7 +47,6 @@ pub(crate) fn capture(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -
         Some(t) => t,
         None => crate::state::once_across_fork(|| TABLES.get_or_init(load)),
     };
-    let (bottom, top) = crate::sampler::stack_bounds()?;
     let (pc, here, bp): (u64, u64, u64);
     // SAFETY: reads three registers, touches nothing.
     unsafe {
@@ -62,10 +61,7 @@ pub(crate) fn capture(sp: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -
         );
     }
     let low = here as usize;
-    if low < bottom || low >= top {
-        // Another stack (signal stack, coroutine): no known bounds.
-        return None;
-    }
+    let top = crate::sampler::live_stack_top(low)?;
     // Only the live part of this thread's stack is ever read.
     let mut read = |addr: u64| {
         let a = addr as usize;

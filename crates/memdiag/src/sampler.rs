@@ -299,9 +299,12 @@ pub(crate) fn set_shard(k: usize) {
     let _ = TS.try_with(|t| t.shard.set(k));
 }
 
-/// Bounds `(bottom, top)` of the current thread's stack, cached per
-/// thread; `None` when unknown.
-pub(crate) fn stack_bounds() -> Option<(usize, usize)> {
+/// The top of the current thread's stack (its bounds cached per thread),
+/// if `addr`, an address in the caller's frame, lies in that stack: then
+/// `addr..top` is live, mapped stack. `None` when the bounds are unknown or
+/// the caller runs on another stack (a signal stack, a coroutine), where
+/// the span up to the thread's stack top may hold unmapped memory.
+pub(crate) fn live_stack_top(addr: usize) -> Option<usize> {
     let b = TS.try_with(|t| {
         if t.stack_hi.get() == 0 {
             let (lo, hi) = query_stack().unwrap_or((0, 1));
@@ -311,7 +314,7 @@ pub(crate) fn stack_bounds() -> Option<(usize, usize)> {
         (t.stack_lo.get(), t.stack_hi.get())
     });
     match b {
-        Ok((lo, hi)) if hi > 1 => Some((lo, hi)),
+        Ok((lo, hi)) if hi > 1 && (lo..hi).contains(&addr) => Some(hi),
         _ => None,
     }
 }

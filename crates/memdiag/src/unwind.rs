@@ -185,16 +185,11 @@ pub(crate) fn frame_pointer() -> usize {
 pub(crate) fn capture(start: usize, limit: usize, buf: &mut [MaybeUninit<usize>]) -> usize {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
-        let Some((bottom, hi)) = crate::sampler::stack_bounds() else {
-            return 0;
-        };
         let marker = 0u8;
         let lo = std::hint::black_box(&marker) as *const u8 as usize;
-        if lo < bottom || lo >= hi {
-            // Running on another stack (signal stack, coroutine): the span
-            // up to the thread's stack top may hold unmapped memory.
+        let Some(hi) = crate::sampler::live_stack_top(lo) else {
             return 0;
-        }
+        };
         let mut fp = if start != 0 { start } else { frame_pointer() };
         let mut n = 0;
         while n < buf.len() {
