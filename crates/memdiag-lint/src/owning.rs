@@ -25,9 +25,13 @@ const OWNING_CALLS: &[&str] = &[
 ];
 const OWNING_MACROS: &[&str] = &["vec", "format"];
 
-/// An expression that evidently produces an owning value.
+/// An expression that evidently produces a new owning value. A `from_raw*`
+/// call does not: it rebuilds a value whose ownership something else holds
+/// (the `into_raw` pointer, a borrowed fd), so keeping it from dropping is
+/// how that owner is borrowed, not a leak.
 pub(crate) fn owning_expr(e: &Expr) -> bool {
     match e {
+        _ if from_raw_call(e).is_some() => false,
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => {
                 let segs = segment_names(&p.path);
@@ -47,5 +51,27 @@ pub(crate) fn owning_expr(e: &Expr) -> bool {
         Expr::Try(t) => owning_expr(&t.expr),
         Expr::Paren(p) => owning_expr(&p.expr),
         _ => false,
+    }
+}
+
+/// `X::from_raw*(..)` (`from_raw`, `from_raw_fd`, `from_raw_parts`..), also
+/// in parentheses or an `unsafe` block of its own.
+pub(crate) fn from_raw_call(e: &Expr) -> Option<&syn::ExprCall> {
+    match e {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .filter(|s| s.ident.to_string().starts_with("from_raw"))
+                .map(|_| c),
+            _ => None,
+        },
+        Expr::Paren(p) => from_raw_call(&p.expr),
+        Expr::Unsafe(u) => match u.block.stmts.as_slice() {
+            [syn::Stmt::Expr(e, None)] => from_raw_call(e),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -9,9 +9,14 @@
 //! `read*`/`decode*`/`parse*`/`deserialize*`/`from_bytes*` (not `max_*`,
 //! `min_*`, `limit*`: those are bounds). Values computed from those are input
 //! too. Reads of 8- or 16-bit integers are not: they cannot ask for more than
-//! 64 Ki elements. A value compared with `<`/`>` anywhere in the fn
-//! (also inside macros like `assert!`), or passed through `min`/`clamp`,
-//! counts as bounded.
+//! 64 Ki elements. Nor is a call on literals only (`JsValue::from_str("length")`,
+//! `"8".parse()`): that is a constant. Nor is the `len()` of a collection
+//! already decoded (`let v: Vec<_> = decode(..)?; v.len() * 2`): it is in
+//! memory, so the allocation is in proportion to what the input really holds.
+//! A value compared with `<`/`>` anywhere in the fn (also inside macros like
+//! `assert!`), passed through `min`/`clamp`/`cautious` (serde's capped size
+//! hint), or passed to a check (a fn named `*check*`, `*bound*`, `*valid*`,
+//! `*verify*`, `*ensure*`) counts as bounded.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::source::{call_span, ends_with, SourceFile};
@@ -82,6 +87,7 @@ impl Fns<'_, '_> {
         let mut flow = Flow {
             file: self.file,
             tainted: HashSet::new(),
+            collections: HashSet::new(),
             bounded: bounded.0,
             out: &mut *self.out,
             calls: &mut self.calls.args,
@@ -145,6 +151,8 @@ fn size_name(s: &str) -> bool {
 struct Flow<'a, 'f> {
     file: &'a SourceFile<'f>,
     tainted: HashSet<String>,
+    /// Locals that are collections by their type or constructor path.
+    collections: HashSet<String>,
     bounded: HashSet<String>,
     out: &'a mut Vec<Hit>,
     calls: &'a mut HashMap<(String, bool), Vec<bool>>,
@@ -183,6 +191,19 @@ impl<'ast> Visit<'ast> for Flow<'_, '_> {
             syn::Pat::Type(t) => &*t.pat,
             p => p,
         };
+        if let syn::Pat::Ident(p) = pat {
+            let typed = match &l.pat {
+                syn::Pat::Type(t) => collection_type(&t.ty),
+                _ => false,
+            };
+            let made = l.init.as_ref().is_some_and(|i| match &*i.expr {
+                Expr::Try(t) => collection_call(&t.expr),
+                e => collection_call(e),
+            });
+            if typed || made {
+                self.collections.insert(p.ident.to_string());
+            }
+        }
         if let (syn::Pat::Ident(p), Some(init)) = (pat, &l.init) {
             let name = p.ident.to_string();
             if !self.bounded.contains(&name) && self.is_input(&init.expr) {
@@ -250,7 +271,13 @@ struct Taint<'a, 'b, 'f> {
 impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let name = m.method.to_string();
-        if matches!(name.as_str(), "min" | "clamp") {
+        if matches!(name.as_str(), "min" | "clamp") || constant(&m.receiver, &m.args) {
+            return;
+        }
+        if name == "len"
+            && matches!(&*m.receiver, Expr::Path(p)
+            if p.path.get_ident().is_some_and(|i| self.flow.collections.contains(&i.to_string())))
+        {
             return;
         }
         let is_get_int = name
@@ -267,7 +294,7 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(p) = self.flow.file.callee(c) {
             let last = p.last().map(String::as_str).unwrap_or("");
-            if matches!(last, "min" | "clamp") {
+            if BOUNDING.contains(&last) || !c.args.is_empty() && c.args.iter().all(literal) {
                 return;
             }
             let from_bytes = last.starts_with("from_")
@@ -294,8 +321,38 @@ fn narrow_int(ty: &str) -> bool {
     matches!(ty, "u8" | "i8" | "u16" | "i16")
 }
 
+/// Calls whose result is capped by their other argument or by a constant.
+const BOUNDING: &[&str] = &["min", "clamp", "cautious"];
+
+/// Words in the name of a fn that checks its arguments (`range_in_bounds`,
+/// `check_len`, `validate_size`, `ensure_fits`).
+const CHECKS: &[&str] = &["check", "bound", "valid", "verify", "ensure"];
+
+/// A call on literals only: its result is a constant.
+fn constant(receiver: &Expr, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> bool {
+    literal(receiver) && args.iter().all(literal)
+}
+
+fn literal(e: &Expr) -> bool {
+    matches!(e, Expr::Lit(_))
+}
+
+fn collection_type(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.first()
+        .is_some_and(|s| crate::types::COLLECTIONS.contains(&s.ident.to_string().as_str())))
+}
+
+/// `Vec::<T>::deserialize(..)`, `HashMap::from_iter(..)`: a call of a
+/// collection type's own fn.
+fn collection_call(e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p)
+        if p.path.segments.len() >= 2 && crate::types::COLLECTIONS.contains(
+            &p.path.segments[p.path.segments.len() - 2].ident.to_string().as_str())))
+}
+
+/// `decode*`, not `decoded_*` (`decoded_len(n)` computes a size from a size).
 fn decoding(f: &str) -> bool {
-    f.starts_with("decode")
+    f.starts_with("decode") && !f.starts_with("decoded")
         || f.starts_with("deserialize")
         || f == "from_slice"
         || f == "from_reader"
@@ -339,11 +396,29 @@ impl<'ast> Visit<'ast> for Bounded {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if matches!(m.method.to_string().as_str(), "min" | "clamp") {
+        let name = m.method.to_string();
+        if matches!(name.as_str(), "min" | "clamp") {
             self.names_in(&m.receiver);
+        }
+        if matches!(name.as_str(), "min" | "clamp") || CHECKS.iter().any(|w| name.contains(w)) {
             m.args.iter().for_each(|a| self.names_in(a));
         }
         visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let last = p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            if CHECKS.iter().any(|w| last.contains(w)) {
+                c.args.iter().for_each(|a| self.names_in(a));
+            }
+        }
+        visit::visit_expr_call(self, c);
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {

@@ -6,7 +6,9 @@
 //! `vec!`, `format!`, `.to_vec()`, `.collect()`..). Forgetting is fine when the
 //! same fn rebuilds the value (`from_raw_parts`, `from_raw`), or returns a
 //! raw pointer to it (an `into_raw`): that is an ownership transfer, so such
-//! fns are skipped.
+//! fns are skipped. So is forgetting a local whose buffer pointer the fn
+//! took (`let (p, cap, len) = (v.as_mut_ptr(), ..)`): the pointer now owns
+//! the buffer and goes on into whatever the fn builds from it.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::owning::{owning_expr, OWNING_TYPES};
@@ -44,6 +46,7 @@ impl FnBodies<'_, '_> {
             owned: HashSet::new(),
             forgets: Vec::new(),
             rebuilds: false,
+            pointer_taken: HashSet::new(),
         };
         for input in &sig.inputs {
             if let syn::FnArg::Typed(t) = input {
@@ -57,10 +60,10 @@ impl FnBodies<'_, '_> {
         }
         for (arg, span) in scan.forgets {
             let owned = match arg {
-                Expr::Path(p) => p
-                    .path
-                    .get_ident()
-                    .is_some_and(|i| scan.owned.contains(&i.to_string())),
+                Expr::Path(p) => p.path.get_ident().is_some_and(|i| {
+                    let name = i.to_string();
+                    scan.owned.contains(&name) && !scan.pointer_taken.contains(&name)
+                }),
                 other => owning_expr(other),
             };
             if owned {
@@ -100,6 +103,8 @@ struct Scan<'a, 'f, 'ast> {
     owned: HashSet<String>,
     forgets: Vec<(&'ast Expr, proc_macro2::Span)>,
     rebuilds: bool,
+    /// Locals whose buffer pointer was taken (`v.as_ptr()`, `v.as_mut_ptr()`).
+    pointer_taken: HashSet<String>,
 }
 
 impl Scan<'_, '_, '_> {
@@ -139,6 +144,17 @@ impl<'ast> Visit<'ast> for Scan<'_, '_, 'ast> {
             self.rebuilds |= last.starts_with("from_raw");
         }
         visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if matches!(m.method.to_string().as_str(), "as_ptr" | "as_mut_ptr") {
+            if let Expr::Path(p) = &*m.receiver {
+                if let Some(i) = p.path.get_ident() {
+                    self.pointer_taken.insert(i.to_string());
+                }
+            }
+        }
+        visit::visit_expr_method_call(self, m);
     }
 
     // Nested items (fns, impls) are scanned on their own by `FnBodies`.

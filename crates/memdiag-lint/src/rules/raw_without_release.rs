@@ -16,7 +16,7 @@
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
-use crate::owning::owning_expr;
+use crate::owning::{from_raw_call, owning_expr};
 use crate::source::SourceFile;
 use crate::statics::statics;
 use std::collections::HashSet;
@@ -121,6 +121,15 @@ impl Calls<'_, '_> {
 impl<'ast> Visit<'ast> for Calls<'_, '_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(path) = self.file.callee(c).filter(|p| p.len() >= 2) {
+            // `ManuallyDrop::new(Rc::from_raw(p))` borrows what `p` owns: its
+            // `from_raw` releases nothing, so only its arguments are looked at.
+            if let (MANUALLY_DROP, "new", Some(inner)) = (
+                path[path.len() - 2].as_str(),
+                path[path.len() - 1].as_str(),
+                c.args.first().and_then(from_raw_call),
+            ) {
+                return inner.args.iter().for_each(|a| self.visit_expr(a));
+            }
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();
             match (owner, ty, f) {
