@@ -5,7 +5,9 @@
 //! input, unlike item-by-item `push`es of program structure) and never
 //! shrunk, reassigned or taken anywhere: `clear` keeps the capacity, so one
 //! large input pins its peak size for the life of the owner. Reported once
-//! per buffer and file, at its first `clear()`.
+//! per buffer and file, at its first `clear()`. A wrapper's own
+//! `fn clear(&mut self)` is not a use: it passes `clear`'s contract (keep the
+//! capacity) on to its caller, who decides whether to keep the wrapper.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::{Facts, RESET};
@@ -13,6 +15,7 @@ use crate::receivers::{self, Use};
 use crate::source::SourceFile;
 use std::collections::HashSet;
 use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
 
 static INFO: RuleInfo = RuleInfo {
     id: "clear-without-shrink",
@@ -38,12 +41,16 @@ const BULK_FILLS: &[&str] = &[
 ];
 
 fn check(file: &SourceFile, out: &mut Vec<Hit>) {
+    let mut own_clears = OwnClears(Vec::new());
+    own_clears.visit_file(&file.ast);
     let mut seen = HashSet::new();
     receivers::walk(&file.ast, &mut |root, usage| {
         if let Use::Method(m) = usage {
+            let line = m.span().start().line;
             if m.method == "clear"
                 && m.args.is_empty()
                 && root.long_lived
+                && !own_clears.0.iter().any(|(a, b)| (*a..=*b).contains(&line))
                 && seen.insert(root.name.clone())
             {
                 let msg = format!(
@@ -56,6 +63,23 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
             }
         }
     });
+}
+
+/// Line ranges of methods `fn clear(&mut self)` (no other parameter).
+struct OwnClears(Vec<(usize, usize)>);
+
+impl<'ast> Visit<'ast> for OwnClears {
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let only_self = matches!(
+            f.sig.inputs.iter().collect::<Vec<_>>().as_slice(),
+            [syn::FnArg::Receiver(r)] if r.mutability.is_some() || r.reference.is_some()
+        );
+        if f.sig.ident == "clear" && only_self {
+            let span = f.block.span();
+            self.0.push((span.start().line, span.end().line));
+        }
+        visit::visit_impl_item_fn(self, f);
+    }
 }
 
 fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {

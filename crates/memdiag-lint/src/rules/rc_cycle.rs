@@ -2,7 +2,9 @@
 //! type graph, can point back to the struct itself, with interior mutability
 //! (`RefCell`, `Mutex`, ..) somewhere on the way, which is what it takes to
 //! close a cycle, and no `Weak` edge among the types of the cycle. Reference
-//! counts in such a cycle never reach zero.
+//! counts in such a cycle never reach zero. References and raw pointers keep
+//! nothing alive, and neither does a `ManuallyDrop`: drop glue never releases
+//! what it holds, the code does by hand.
 //!
 //! Types are matched by name: a plain name means the type of that name in
 //! the same file if there is one, else the crate's only type of that name; a
@@ -192,6 +194,9 @@ fn type_edges(ty: &syn::Type, flags: Flags, out: &mut Vec<Edge>) {
             match name.as_str() {
                 "Rc" | "Arc" => inner.rc = true,
                 "Weak" => inner.weak = true,
+                // Never dropped by drop glue: what it holds is released by
+                // hand, like what a raw pointer points at.
+                "ManuallyDrop" => return,
                 n if SHARED_MUTABLE.contains(&n) => inner.mutable = true,
                 _ => out.push(Edge {
                     to: name,
