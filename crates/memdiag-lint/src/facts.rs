@@ -10,8 +10,26 @@ use crate::statics::statics;
 use crate::types;
 use std::collections::{HashMap, HashSet};
 
-/// Method name recorded for an assignment or `mem::take` of the collection.
+/// Method name recorded for an assignment or `mem::take` of the collection,
+/// or a `cell.replace(Vec::new())`.
 pub(crate) const RESET: &str = "=";
+
+/// `x.replace(Vec::new())`, `x.replace(Default::default())`: a cell (or an
+/// `Option`) swapped for an empty value is emptied, whatever `x` holds. A
+/// set's `replace(v)` with a real value inserts, and is not this.
+fn emptied(m: &syn::ExprMethodCall) -> bool {
+    let empty = |e: &syn::Expr| match e {
+        syn::Expr::Call(c) => {
+            c.args.is_empty()
+                && matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last()
+                    .is_some_and(|s| s.ident == "new" || s.ident == "default"))
+        }
+        syn::Expr::Macro(mac) => mac.mac.path.is_ident("vec") && mac.mac.tokens.is_empty(),
+        syn::Expr::Path(p) => p.path.is_ident("None"),
+        _ => false,
+    };
+    m.method == "replace" && m.args.len() == 1 && empty(&m.args[0])
+}
 
 #[derive(Default)]
 pub(crate) struct Facts {
@@ -52,6 +70,7 @@ impl Facts {
         };
         receivers::walk(ast, &mut |root, usage| {
             let method = match usage {
+                Use::Method(m) if emptied(m) => RESET.to_string(),
                 Use::Method(m) => m.method.to_string(),
                 Use::MacroMethod(m) => m,
                 Use::Reset => RESET.to_string(),

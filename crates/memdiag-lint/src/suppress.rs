@@ -1,7 +1,8 @@
 //! Which lines a file opts out of: `// memdiag:allow(rule-a, rule-b)` on a
 //! line covers that line and the next; placed before an item (or among its
 //! attributes) it covers the whole item. Test code (`#[cfg(test)]`,
-//! `#[test]`, `#[tokio::test]` items) is skipped unless tests are included,
+//! `#[test]`, `#[tokio::test]` items, files that start `#![cfg(test)]`) is
+//! skipped unless tests are included,
 //! and so are the files of out-of-line `#[cfg(test)] mod name;` modules
 //! ([`test_module_paths`]).
 
@@ -30,6 +31,11 @@ impl Suppressions {
             if let Some(ids) = allow_comment(line) {
                 s.comments.insert(i + 1, ids);
             }
+        }
+        // `#![cfg(test)]` at the top: the whole file is test code.
+        if !include_tests && ast.attrs.iter().any(is_test_attr) {
+            s.ranges.push((1..=usize::MAX, vec!["*".into()]));
+            return s;
         }
         let mut items = Items {
             s: &mut s,

@@ -73,8 +73,9 @@ fn no_rule_fires_on_a_negative() {
     }
 }
 
-/// Files of `#[cfg(test)] mod name;` modules (and below them) are test code:
-/// skipped like an inline `#[cfg(test)]` module, linted with tests included.
+/// Files of `#[cfg(test)] mod name;` modules (and below them), and files
+/// that start `#![cfg(test)]`, are test code: skipped like an inline
+/// `#[cfg(test)]` module, linted with tests included.
 #[test]
 fn files_of_cfg_test_modules_are_skipped() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-modules");
@@ -103,6 +104,7 @@ fn files_of_cfg_test_modules_are_skipped() {
     let found: BTreeSet<String> = lines(&all).into_iter().map(|(p, _)| p).collect();
     let want: BTreeSet<String> = [
         "src/checks/support/mod.rs",
+        "src/harness.rs",
         "src/mock.rs",
         "src/net.rs",
         "src/net/helpers.rs",

@@ -4,7 +4,8 @@
 //! close a cycle, and no `Weak` edge among the types of the cycle. Reference
 //! counts in such a cycle never reach zero. References and raw pointers keep
 //! nothing alive, and neither does a `ManuallyDrop`: drop glue never releases
-//! what it holds, the code does by hand.
+//! what it holds, the code does by hand. Nor does a `oneshot::Sender<T>`: it
+//! holds no `T` while it waits, and sending consumes it.
 //!
 //! Types are matched by name: a plain name means the type of that name in
 //! the same file if there is one, else the crate's only type of that name; a
@@ -190,6 +191,11 @@ fn type_edges(ty: &syn::Type, flags: Flags, out: &mut Vec<Edge>) {
                 return;
             };
             let name = seg.ident.to_string();
+            // A waiting `oneshot::Sender<T>` holds no `T`: `send(self, t)`
+            // consumes the sender as it hands the value over.
+            if name == "Sender" && p.path.segments.iter().any(|s| s.ident == "oneshot") {
+                return;
+            }
             let mut inner = flags;
             match name.as_str() {
                 "Rc" | "Arc" => inner.rc = true,

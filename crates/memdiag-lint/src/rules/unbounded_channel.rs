@@ -99,12 +99,14 @@ struct Calls<'a, 'f, 'ast> {
 
 impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.wrapper(&f.sig, &f.block);
         let outer = self.body.replace(&f.block);
         visit::visit_item_fn(self, f);
         self.body = outer;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.wrapper(&f.sig, &f.block);
         let outer = self.body.replace(&f.block);
         visit::visit_impl_item_fn(self, f);
         self.body = outer;
@@ -120,6 +122,14 @@ impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
             };
             let Expr::Call(c) = &*init.expr else { continue };
             if self.unbounded(c).is_some() {
+                if discarded_receiver(&l.pat)
+                    || receiver
+                        .as_ref()
+                        .is_some_and(|r| received_once_at_end(b, i, r))
+                {
+                    self.once.push(c);
+                    continue;
+                }
                 let fns = self.fns.get_or_init(|| Fns::of(self.ast));
                 let mut uses = Uses::new(sender.clone(), fns, paced.clone(), 0);
                 b.stmts[i + 1..].iter().for_each(|s| uses.visit_stmt(s));
@@ -160,6 +170,36 @@ impl<'ast> Calls<'_, '_, 'ast> {
         unbounded.then(|| path[path.len().saturating_sub(2)..].join("::"))
     }
 
+    /// A crate's own constructor (`fn unbounded<T>() -> (Sender<T>,
+    /// Receiver<T>) { return crossbeam_channel::unbounded(); }`) queues
+    /// nothing itself: its calls, which have a constructor's name, are the
+    /// channels, and each is checked where it is made.
+    fn wrapper(&mut self, sig: &syn::Signature, block: &'ast syn::Block) {
+        let named = matches!(
+            sig.ident.to_string().as_str(),
+            "unbounded" | "unbounded_channel" | "channel"
+        );
+        if !named || !sig.inputs.is_empty() {
+            return;
+        }
+        let returned: Option<Vec<&'ast syn::ExprCall>> = block
+            .stmts
+            .iter()
+            .map(|s| match s {
+                syn::Stmt::Expr(Expr::Return(r), _) => match r.expr.as_deref() {
+                    Some(Expr::Call(c)) => Some(c),
+                    _ => None,
+                },
+                syn::Stmt::Expr(Expr::Call(c), None) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let returned = returned.unwrap_or_default();
+        if returned.iter().all(|c| self.unbounded(c).is_some()) {
+            self.once.extend(returned);
+        }
+    }
+
     /// Is every message sent through `sender` (made in the current fn) a
     /// request whose sender waits for the reply? See the module doc.
     fn request_reply(&self, sender: &str) -> bool {
@@ -182,6 +222,64 @@ fn ends(pat: &syn::Pat) -> Option<(String, Option<String>)> {
     };
     let sender = ident(t.elems.first())?;
     Some((sender, ident(t.elems.iter().nth(1))))
+}
+
+/// `let (tx, _) = ..`: the receiver is dropped at once, so every send fails
+/// and nothing is queued.
+fn discarded_receiver(pat: &syn::Pat) -> bool {
+    let pat = match pat {
+        syn::Pat::Type(t) => &*t.pat,
+        p => p,
+    };
+    matches!(pat, syn::Pat::Tuple(t) if matches!(t.elems.iter().nth(1), Some(syn::Pat::Wild(_))))
+}
+
+/// Is the receiver `rx`, bound by statement `i` of `b`, used only once after
+/// it, to receive one message in the block's last expression (its tail or a
+/// `return`)? The first message then ends the channel: the block returns
+/// and drops the receiver, and with it whatever else was queued.
+fn received_once_at_end(b: &syn::Block, i: usize, rx: &str) -> bool {
+    use quote::ToTokens;
+    let uses: usize = b.stmts[i + 1..]
+        .iter()
+        .flat_map(|s| s.to_token_stream())
+        .map(|t| count_mentions(&t, rx))
+        .sum();
+    let last = match b.stmts.last() {
+        Some(syn::Stmt::Expr(Expr::Return(r), _)) => r.expr.as_deref(),
+        Some(syn::Stmt::Expr(e, None)) => Some(e),
+        _ => None,
+    };
+    uses == 1 && b.stmts.len() > i + 1 && last.is_some_and(|e| receives(e, rx))
+}
+
+/// `rx.recv()`, `rx.recv_timeout(..)`, `rx.blocking_recv()`, `rx.recv().await`,
+/// `rx.await`, through `?`, `unwrap`, `expect`, `map_err`, `ok`.
+fn receives(e: &Expr, rx: &str) -> bool {
+    let is_rx = |e: &Expr| matches!(e, Expr::Path(p) if p.path.is_ident(rx));
+    match e {
+        Expr::Try(t) => receives(&t.expr, rx),
+        Expr::Await(a) => is_rx(&a.base) || receives(&a.base, rx),
+        Expr::Paren(p) => receives(&p.expr, rx),
+        Expr::MethodCall(m) => match m.method.to_string().as_str() {
+            "unwrap" | "expect" | "map_err" | "ok" => receives(&m.receiver, rx),
+            "recv" | "recv_timeout" | "blocking_recv" => is_rx(&m.receiver),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn count_mentions(t: &proc_macro2::TokenTree, name: &str) -> usize {
+    match t {
+        proc_macro2::TokenTree::Ident(i) => usize::from(i == name),
+        proc_macro2::TokenTree::Group(g) => g
+            .stream()
+            .into_iter()
+            .map(|t| count_mentions(&t, name))
+            .sum(),
+        _ => 0,
+    }
 }
 
 fn mentions(t: &proc_macro2::TokenTree, name: &str) -> bool {

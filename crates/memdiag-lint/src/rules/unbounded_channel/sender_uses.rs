@@ -207,6 +207,24 @@ impl<'a, 'ast> Uses<'a, 'ast> {
     }
 }
 
+impl<'ast> Uses<'_, 'ast> {
+    /// An argument of a spawn: a closure, or a block that makes one
+    /// (`spawn({ let tx = tx.clone(); move || .. })`), runs once.
+    fn visit_spawned(&mut self, arg: &'ast Expr) {
+        match arg {
+            Expr::Closure(cl) => self.visit_expr(&cl.body),
+            Expr::Block(b) => match b.block.stmts.split_last() {
+                Some((syn::Stmt::Expr(Expr::Closure(cl), None), rest)) => {
+                    rest.iter().for_each(|s| self.visit_stmt(s));
+                    self.visit_expr(&cl.body);
+                }
+                _ => self.visit_expr(arg),
+            },
+            a => self.visit_expr(a),
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for Uses<'_, 'ast> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if !self.is_sender(&m.receiver) {
@@ -216,12 +234,7 @@ impl<'ast> Visit<'ast> for Uses<'_, 'ast> {
             // `Builder::new().spawn(move || ..)`, `runtime.spawn(..)`: the
             // closure runs once, like one passed to `spawn(..)`.
             self.visit_expr(&m.receiver);
-            for arg in &m.args {
-                match arg {
-                    Expr::Closure(cl) => self.visit_expr(&cl.body),
-                    a => self.visit_expr(a),
-                }
-            }
+            m.args.iter().for_each(|a| self.visit_spawned(a));
             return;
         }
         let send = SENDS.contains(&m.method.to_string().as_str());
@@ -251,7 +264,7 @@ impl<'ast> Visit<'ast> for Uses<'_, 'ast> {
         self.visit_expr(&c.func);
         for (k, arg) in c.args.iter().enumerate() {
             match arg {
-                Expr::Closure(cl) if spawn => self.visit_expr(&cl.body),
+                a @ (Expr::Closure(_) | Expr::Block(_)) if spawn => self.visit_spawned(a),
                 a if debouncer && outside && self.is_sender(a) => self.debounced += 1,
                 a if outside
                     && local(a).is_some_and(|n| n == self.name)
