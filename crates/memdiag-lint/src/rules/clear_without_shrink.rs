@@ -72,7 +72,7 @@ impl<'ast> Visit<'ast> for OwnClears {
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let only_self = matches!(
             f.sig.inputs.iter().collect::<Vec<_>>().as_slice(),
-            [syn::FnArg::Receiver(r)] if r.mutability.is_some() || r.reference.is_some()
+            [syn::FnArg::Receiver(r)] if r.reference.is_some() && r.mutability.is_some()
         );
         if f.sig.ident == "clear" && only_self {
             let span = f.block.span();

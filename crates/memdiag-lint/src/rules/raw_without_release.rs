@@ -6,7 +6,9 @@
 //! `ManuallyDrop::drop`/`into_inner`/`take`, `ptr::read`/`drop_in_place`.
 //! `ManuallyDrop::new(x)` of an existing value is not flagged: that is how
 //! values are taken apart (`as_mut_ptr`, `transmute_copy`) or borrowed
-//! views are built (`Waker::from_raw`), not kept. Releases are matched by
+//! views are built (`Waker::from_raw`), not kept; nor is one of a `from_raw*`
+//! call (`ManuallyDrop::new(Rc::from_raw(p))`), which borrows what the
+//! pointer owns, and whose `from_raw` is then no release. Releases are matched by
 //! kind crate-wide, because FFI and task code often free in another module.
 //! Nor is a pointer stored straight into a static of the file outside any
 //! loop or closure (`PREV = Box::into_raw(..)`, `PTR.store(Arc::into_raw(..),
@@ -128,7 +130,8 @@ impl<'ast> Visit<'ast> for Calls<'_, '_> {
                 path[path.len() - 1].as_str(),
                 c.args.first().and_then(from_raw_call),
             ) {
-                return inner.args.iter().for_each(|a| self.visit_expr(a));
+                inner.args.iter().for_each(|a| self.visit_expr(a));
+                return;
             }
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();
