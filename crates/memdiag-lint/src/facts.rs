@@ -46,6 +46,8 @@ pub(crate) struct Facts {
     pub type_defs: HashMap<String, Vec<String>>,
     /// Kinds of raw or manually-dropped values released somewhere.
     pub released: HashSet<&'static str>,
+    /// Names of the modules the crate declares (`mod name`).
+    pub modules: HashSet<String>,
 }
 
 impl Facts {
@@ -66,6 +68,7 @@ impl Facts {
             edges,
             type_defs,
             released,
+            modules: modules(ast),
             ..Facts::default()
         };
         receivers::walk(ast, &mut |root, usage| {
@@ -114,6 +117,7 @@ impl Facts {
             self.edges.entry(node).or_default().extend(edges);
         }
         self.released.extend(other.released);
+        self.modules.extend(other.modules);
         for (name, nodes) in other.type_defs {
             self.type_defs.entry(name).or_default().extend(nodes);
         }
@@ -148,4 +152,19 @@ pub(crate) fn named_fields(ast: &syn::File) -> Vec<(String, &syn::Type)> {
     let mut v = V(Vec::new());
     v.visit_file(ast);
     v.0
+}
+
+/// Names of the modules declared in a file (`mod a;`, `mod b { .. }`).
+fn modules(ast: &syn::File) -> HashSet<String> {
+    use syn::visit::{self, Visit};
+    struct Mods(HashSet<String>);
+    impl<'ast> Visit<'ast> for Mods {
+        fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+            self.0.insert(m.ident.to_string());
+            visit::visit_item_mod(self, m);
+        }
+    }
+    let mut mods = Mods(HashSet::new());
+    mods.visit_file(ast);
+    mods.0
 }

@@ -113,3 +113,27 @@ fn files_of_cfg_test_modules_are_skipped() {
     .into();
     assert_eq!(found, want);
 }
+
+/// A qualified path names a type of the crate only through `crate`, `self`,
+/// `super` or a module the crate declares: `proto::Incoming` of a renamed
+/// dependency does not close a cycle through the crate's own `Incoming`.
+#[test]
+fn qualified_paths_resolve_within_the_crate_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rc-cycle-paths");
+    let report = lint(std::slice::from_ref(&root), &Config::default());
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let found: BTreeSet<(String, usize)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let rel = f.at.path.strip_prefix(&root).unwrap();
+            (rel.display().to_string(), f.at.line)
+        })
+        .collect();
+    let conn = fixture("rc-cycle-paths", "src/conn.rs");
+    let want: BTreeSet<(String, usize)> = expected(&conn)
+        .into_iter()
+        .map(|(line, _)| ("src/conn.rs".to_string(), line))
+        .collect();
+    assert_eq!(found, want);
+}

@@ -9,9 +9,11 @@
 //!
 //! Types are matched by name: a plain name means the type of that name in
 //! the same file if there is one, else the crate's only type of that name; a
-//! qualified path (`sched::Handle`) means the only one outside this file. A
-//! name defined in several files resolves to none (no finding rather than a
-//! guess).
+//! qualified path (`sched::Handle`) means the only one outside this file,
+//! when its first segment is `crate`/`self`/`super` or a module the crate
+//! declares (`proto::Incoming` of a dependency renamed `proto` is not the
+//! crate's `Incoming`). A name defined in several files resolves to none (no
+//! finding rather than a guess).
 //!
 //! A cycle is reported once: the strong fields of cycles that share a type
 //! are one finding, on the first field, with the others as related
@@ -43,6 +45,8 @@ pub(crate) struct Edge {
     pub to: String,
     /// Written as a path with a module (`a::B`), so not this file's `B`.
     pub qualified: bool,
+    /// The first segment of a qualified path (`a` of `a::B`).
+    pub root: Option<String>,
     pub rc: bool,
     pub mutable: bool,
     pub weak: bool,
@@ -77,11 +81,12 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
                 );
                 let mut hit = file.hit(&INFO, field_span(field), msg);
                 hit.key = Some(format!(
-                    "{} {} {} {}",
+                    "{} {} {} {} {}",
                     node(file.path, &name),
                     e.to,
                     e.qualified,
-                    e.mutable
+                    e.mutable,
+                    e.root.as_deref().unwrap_or("-")
                 ));
                 out.push(hit);
             }
@@ -93,15 +98,20 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
 /// cycle with interior mutability and no weak edge among its types? If so,
 /// the cycle's types, so that its other fields join this finding.
 fn confirm(key: &str, facts: &Facts) -> Option<Vec<String>> {
-    let mut parts = key.rsplitn(4, ' ');
-    let (Some(mutable), Some(qualified), Some(to), Some(from)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut parts = key.rsplitn(5, ' ');
+    let (Some(root), Some(mutable), Some(qualified), Some(to), Some(from)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
     };
     let first = Edge {
         to: to.to_string(),
         qualified: qualified == "true",
+        root: (root != "-").then(|| root.to_string()),
         rc: true,
         mutable: false,
         weak: false,
@@ -166,6 +176,12 @@ fn has_weak_between(facts: &Facts, nodes: &HashSet<String>) -> bool {
 
 /// The node an edge of `from` points at, per the module doc's name rules.
 fn resolve(facts: &Facts, from: &str, edge: &Edge) -> Option<String> {
+    // `proto::Incoming`, where `proto` is another crate (a renamed
+    // dependency, a `use other_crate::module`), is not this crate's type.
+    let in_crate = |r: &str| matches!(r, "crate" | "self" | "super") || facts.modules.contains(r);
+    if edge.qualified && !edge.root.as_deref().is_some_and(in_crate) {
+        return None;
+    }
     let file = from.rsplit_once('#')?.0;
     let local = format!("{file}#{}", edge.to);
     if !edge.qualified && facts.edges.contains_key(&local) {
@@ -208,6 +224,11 @@ fn type_edges(ty: &syn::Type, flags: Flags, out: &mut Vec<Edge>) {
                     to: name,
                     qualified: p.qself.is_some()
                         || p.path.segments.len() > 1 && !is_self_path(&p.path),
+                    root: p
+                        .qself
+                        .is_none()
+                        .then(|| p.path.segments.first().map(|s| s.ident.to_string()))
+                        .flatten(),
                     rc: flags.rc,
                     mutable: flags.mutable,
                     weak: flags.weak,
