@@ -28,6 +28,11 @@
 //! followed into fns of the file like the sender (`Self::forward(&rx,
 //! &tx)`), and must be bound once in its block (not in the fn it goes to).
 //!
+//! Nor is a channel whose sender is only moved into a field of a struct
+//! of the file that is not `Clone`, when every use of that field in the file
+//! is a send from the struct's `Drop`, outside loops or right before a
+//! `break` (see `drop_sends`): one value drops once.
+//!
 //! Nor is a request–reply channel, whose queue holds at most one message per
 //! waiting caller: every send on it carries a reply sender made just before
 //! (`let (reply, wait) = oneshot::channel()` in the sending fn), and the
@@ -43,6 +48,7 @@
 //! &self.tx`. Callers that stop waiting (a timeout) can leave their request
 //! queued; the rule cannot see that.
 
+mod drop_sends;
 mod request_reply;
 mod sender_uses;
 
@@ -138,7 +144,9 @@ impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
                     if let Some(r) = receiver.filter(|r| bindings(b, r) == 1) {
                         paced.insert(r);
                     }
-                } else if self.request_reply(&sender) {
+                } else if self.request_reply(&sender)
+                    || drop_sends::sends_only_on_drop(self.ast, &b.stmts[i + 1..], &sender)
+                {
                     self.once.push(c);
                 }
             }
