@@ -106,7 +106,8 @@ impl Items<'_> {
 /// rustc looks for them, `name.rs` and the directory `name/` with all below
 /// it (`name/mod.rs` and its own submodules). Like an inline
 /// `#[cfg(test)] mod name { .. }`, their code runs only in tests.
-/// `#[path]` modules are left alone.
+/// A `#[path = "x.rs"]` test module at the top of the file is `x.rs` beside
+/// the file; `#[path]` modules inside inline modules are left alone.
 pub(crate) fn test_module_paths(path: &Path, ast: &syn::File) -> Vec<PathBuf> {
     let (Some(parent), Some(stem)) = (path.parent(), path.file_stem()) else {
         return Vec::new();
@@ -121,7 +122,27 @@ pub(crate) fn test_module_paths(path: &Path, ast: &syn::File) -> Vec<PathBuf> {
     };
     let mut out = Vec::new();
     test_modules(&ast.items, &dir, false, &mut out);
+    for item in &ast.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.content.is_none() && m.attrs.iter().any(is_test_attr) {
+            out.extend(m.attrs.iter().filter_map(path_attr).map(|p| parent.join(p)));
+        }
+    }
     out
+}
+
+/// The file a `#[path = ".."]` attribute names.
+fn path_attr(a: &syn::Attribute) -> Option<String> {
+    match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn test_modules(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<PathBuf>) {

@@ -73,8 +73,8 @@ fn no_rule_fires_on_a_negative() {
     }
 }
 
-/// Files of `#[cfg(test)] mod name;` modules (and below them), and files
-/// that start `#![cfg(test)]`, are test code: skipped like an inline
+/// Files of `#[cfg(test)] mod name;` modules (and below them, or named by
+/// `#[path]`), and files that start `#![cfg(test)]`, are test code: skipped like an inline
 /// `#[cfg(test)]` module, linted with tests included.
 #[test]
 fn files_of_cfg_test_modules_are_skipped() {
@@ -104,6 +104,7 @@ fn files_of_cfg_test_modules_are_skipped() {
     let found: BTreeSet<String> = lines(&all).into_iter().map(|(p, _)| p).collect();
     let want: BTreeSet<String> = [
         "src/checks/support/mod.rs",
+        "src/extra_tests.rs",
         "src/harness.rs",
         "src/mock.rs",
         "src/net.rs",

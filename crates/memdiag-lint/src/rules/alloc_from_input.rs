@@ -208,6 +208,9 @@ impl<'ast> Visit<'ast> for Flow<'_, '_> {
             let name = p.ident.to_string();
             if !self.bounded.contains(&name) && self.is_input(&init.expr) {
                 self.tainted.insert(name);
+            } else {
+                // A new binding of the name (`let size = buf.len();`).
+                self.tainted.remove(&name);
             }
         }
     }

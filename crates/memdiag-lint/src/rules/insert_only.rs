@@ -44,6 +44,8 @@ const INSERTS: &[&str] = &[
 const REMOVES: &[&str] = &[
     "remove",
     "remove_entry",
+    "remove_if",
+    "remove_if_mut",
     "swap_remove",
     "shift_remove",
     "clear",

@@ -8,7 +8,8 @@
 //! values are taken apart (`as_mut_ptr`, `transmute_copy`) or borrowed
 //! views are built (`Waker::from_raw`), not kept; nor is one of a `from_raw*`
 //! call (`ManuallyDrop::new(Rc::from_raw(p))`), which borrows what the
-//! pointer owns, and whose `from_raw` is then no release. Releases are matched by
+//! pointer owns. Its `from_raw` still counts as a release: the view may be
+//! taken back out (`ManuallyDrop::into_inner`) and dropped. Releases are matched by
 //! kind crate-wide, because FFI and task code often free in another module.
 //! Nor is a pointer stored straight into a static of the file outside any
 //! loop or closure (`PREV = Box::into_raw(..)`, `PTR.store(Arc::into_raw(..),
@@ -18,7 +19,7 @@
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
-use crate::owning::{from_raw_call, owning_expr};
+use crate::owning::owning_expr;
 use crate::source::SourceFile;
 use crate::statics::statics;
 use std::collections::HashSet;
@@ -123,16 +124,6 @@ impl Calls<'_, '_> {
 impl<'ast> Visit<'ast> for Calls<'_, '_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(path) = self.file.callee(c).filter(|p| p.len() >= 2) {
-            // `ManuallyDrop::new(Rc::from_raw(p))` borrows what `p` owns: its
-            // `from_raw` releases nothing, so only its arguments are looked at.
-            if let (MANUALLY_DROP, "new", Some(inner)) = (
-                path[path.len() - 2].as_str(),
-                path[path.len() - 1].as_str(),
-                c.args.first().and_then(from_raw_call),
-            ) {
-                inner.args.iter().for_each(|a| self.visit_expr(a));
-                return;
-            }
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();
             match (owner, ty, f) {

@@ -28,6 +28,11 @@
 //! followed into fns of the file like the sender (`Self::forward(&rx,
 //! &tx)`), and must be bound once in its block (not in the fn it goes to).
 //!
+//! Nor is a channel with one end dropped at once (`let (tx, _)`, `let (_,
+//! rx)`), nor a reply channel whose receiver is used once, to receive in the
+//! block's last expression (also an `if let`/`match` on the receive whose
+//! branches do not loop): the first message ends the block and the channel.
+//!
 //! Nor is a channel whose sender is only moved into a field of a struct
 //! of the file that is not `Clone`, when every use of that field in the file
 //! is a send from the struct's `Drop`, outside loops or right before a
@@ -123,32 +128,38 @@ impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
         let mut paced = HashSet::new();
         for (i, stmt) in b.stmts.iter().enumerate() {
             let syn::Stmt::Local(l) = stmt else { continue };
-            let (Some((sender, receiver)), Some(init)) = (ends(&l.pat), &l.init) else {
+            let Some(Expr::Call(c)) = l.init.as_ref().map(|init| &*init.expr) else {
                 continue;
             };
-            let Expr::Call(c) = &*init.expr else { continue };
-            if self.unbounded(c).is_some() {
-                if discarded_receiver(&l.pat)
-                    || receiver
-                        .as_ref()
-                        .is_some_and(|r| received_once_at_end(b, i, r))
-                {
-                    self.once.push(c);
-                    continue;
+            if self.unbounded(c).is_none() {
+                continue;
+            }
+            if discarded_end(&l.pat) {
+                self.once.push(c);
+                continue;
+            }
+            let Some((sender, receiver)) = ends(&l.pat) else {
+                continue;
+            };
+            if receiver
+                .as_ref()
+                .is_some_and(|r| received_once_at_end(b, i, r))
+            {
+                self.once.push(c);
+                continue;
+            }
+            let fns = self.fns.get_or_init(|| Fns::of(self.ast));
+            let mut uses = Uses::new(sender.clone(), fns, paced.clone(), 0);
+            b.stmts[i + 1..].iter().for_each(|s| uses.visit_stmt(s));
+            if uses.quiet() {
+                self.once.push(c);
+                if let Some(r) = receiver.filter(|r| bindings(b, r) == 1) {
+                    paced.insert(r);
                 }
-                let fns = self.fns.get_or_init(|| Fns::of(self.ast));
-                let mut uses = Uses::new(sender.clone(), fns, paced.clone(), 0);
-                b.stmts[i + 1..].iter().for_each(|s| uses.visit_stmt(s));
-                if uses.quiet() {
-                    self.once.push(c);
-                    if let Some(r) = receiver.filter(|r| bindings(b, r) == 1) {
-                        paced.insert(r);
-                    }
-                } else if self.request_reply(&sender)
-                    || drop_sends::sends_only_on_drop(self.ast, &b.stmts[i + 1..], &sender)
-                {
-                    self.once.push(c);
-                }
+            } else if self.request_reply(&sender)
+                || drop_sends::sends_only_on_drop(self.ast, &b.stmts[i + 1..], &sender)
+            {
+                self.once.push(c);
             }
         }
         visit::visit_block(self, b);
@@ -232,14 +243,15 @@ fn ends(pat: &syn::Pat) -> Option<(String, Option<String>)> {
     Some((sender, ident(t.elems.iter().nth(1))))
 }
 
-/// `let (tx, _) = ..`: the receiver is dropped at once, so every send fails
-/// and nothing is queued.
-fn discarded_receiver(pat: &syn::Pat) -> bool {
+/// `let (tx, _) = ..` or `let (_, rx) = ..`: one end is dropped at once, so
+/// every send fails, or none can be made, and nothing is queued.
+fn discarded_end(pat: &syn::Pat) -> bool {
     let pat = match pat {
         syn::Pat::Type(t) => &*t.pat,
         p => p,
     };
-    matches!(pat, syn::Pat::Tuple(t) if matches!(t.elems.iter().nth(1), Some(syn::Pat::Wild(_))))
+    matches!(pat, syn::Pat::Tuple(t) if t.elems.len() == 2
+        && t.elems.iter().any(|e| matches!(e, syn::Pat::Wild(_))))
 }
 
 /// Is the receiver `rx`, bound by statement `i` of `b`, used only once after
@@ -258,7 +270,34 @@ fn received_once_at_end(b: &syn::Block, i: usize, rx: &str) -> bool {
         Some(syn::Stmt::Expr(e, None)) => Some(e),
         _ => None,
     };
-    uses == 1 && b.stmts.len() > i + 1 && last.is_some_and(|e| receives(e, rx))
+    uses == 1 && b.stmts.len() > i + 1 && last.is_some_and(|e| receives_last(e, rx))
+}
+
+/// `rx.recv()`, or an `if let`/`match` on it whose branches do not loop:
+/// the block ends soon after the one message.
+fn receives_last(e: &Expr, rx: &str) -> bool {
+    match e {
+        Expr::If(i) => match &*i.cond {
+            Expr::Let(l) => receives(&l.expr, rx) && !loops(e),
+            _ => false,
+        },
+        Expr::Match(m) => receives(&m.expr, rx) && !loops(e),
+        e => receives(e, rx),
+    }
+}
+
+/// Does `e` hold a `for`/`while`/`loop`?
+fn loops(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            self.0 |= matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_));
+            visit::visit_expr(self, e);
+        }
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
 }
 
 /// `rx.recv()`, `rx.recv_timeout(..)`, `rx.blocking_recv()`, `rx.recv().await`,
