@@ -121,10 +121,13 @@ impl FieldUses<'_> {
         matches!(&f.member, syn::Member::Named(n) if n == self.field)
     }
 
+    /// A `break` after a loop or closure does not stop the repeats inside it.
     fn looped(&mut self, body: impl FnOnce(&mut Self)) {
+        let before_break = std::mem::take(&mut self.before_break);
         self.loops += 1;
         body(self);
         self.loops -= 1;
+        self.before_break = before_break;
     }
 }
 
