@@ -12,6 +12,7 @@
 //! A nested fn item starts a fresh context: its body runs when called, not
 //! where it is written.
 
+use crate::source::impl_type_name;
 use syn::visit::{self, Visit};
 use syn::Expr;
 
@@ -150,11 +151,7 @@ impl<'ast> Visit<'ast> for Walker<'_, 'ast> {
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        let name = match &*i.self_ty {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
-        let saved = std::mem::replace(&mut self.impl_type, name);
+        let saved = std::mem::replace(&mut self.impl_type, impl_type_name(i));
         visit::visit_item_impl(self, i);
         self.impl_type = saved;
     }

@@ -97,6 +97,15 @@ pub(crate) fn segment_names(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// The type an `impl` block is for, by its last segment (`Foo` of
+/// `impl<T> a::Foo<T>`), if it is a path.
+pub(crate) fn impl_type_name(i: &syn::ItemImpl) -> Option<String> {
+    match &*i.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn ends_with(segs: &[String], tail: &[&str]) -> bool {
     segs.len() >= tail.len()
         && segs[segs.len() - tail.len()..]

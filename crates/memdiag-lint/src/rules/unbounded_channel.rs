@@ -259,12 +259,7 @@ fn discarded_end(pat: &syn::Pat) -> bool {
 /// `return`)? The first message then ends the channel: the block returns
 /// and drops the receiver, and with it whatever else was queued.
 fn received_once_at_end(b: &syn::Block, i: usize, rx: &str) -> bool {
-    use quote::ToTokens;
-    let uses: usize = b.stmts[i + 1..]
-        .iter()
-        .flat_map(|s| s.to_token_stream())
-        .map(|t| count_mentions(&t, rx))
-        .sum();
+    let uses = uses_in(&b.stmts[i + 1..], rx);
     let last = match b.stmts.last() {
         Some(syn::Stmt::Expr(Expr::Return(r), _)) => r.expr.as_deref(),
         Some(syn::Stmt::Expr(e, None)) => Some(e),
@@ -317,6 +312,16 @@ fn receives(e: &Expr, rx: &str) -> bool {
     }
 }
 
+/// How many times `name` appears in `stmts`, macro arguments included.
+fn uses_in(stmts: &[syn::Stmt], name: &str) -> usize {
+    use quote::ToTokens;
+    stmts
+        .iter()
+        .flat_map(|s| s.to_token_stream())
+        .map(|t| count_mentions(&t, name))
+        .sum()
+}
+
 fn count_mentions(t: &proc_macro2::TokenTree, name: &str) -> usize {
     match t {
         proc_macro2::TokenTree::Ident(i) => usize::from(i == name),
@@ -330,9 +335,5 @@ fn count_mentions(t: &proc_macro2::TokenTree, name: &str) -> usize {
 }
 
 fn mentions(t: &proc_macro2::TokenTree, name: &str) -> bool {
-    match t {
-        proc_macro2::TokenTree::Ident(i) => i == name,
-        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| mentions(&t, name)),
-        _ => false,
-    }
+    count_mentions(t, name) > 0
 }

@@ -5,7 +5,8 @@
 //! moved into one value, which drops once: the channel carries at most as
 //! many messages as that `drop` has sends.
 
-use super::{count_mentions, SENDS};
+use super::{count_mentions, uses_in, SENDS};
+use crate::source::impl_type_name;
 use quote::ToTokens;
 use std::collections::HashSet;
 use syn::visit::{self, Visit};
@@ -14,34 +15,30 @@ use syn::Expr;
 /// Are `sender`'s only uses in `stmts` fields of struct literals whose
 /// fields only send from their struct's `Drop`?
 pub(super) fn sends_only_on_drop(ast: &syn::File, stmts: &[syn::Stmt], sender: &str) -> bool {
-    let mentions: usize = stmts
-        .iter()
-        .flat_map(|s| s.to_token_stream())
-        .map(|t| count_mentions(&t, sender))
-        .sum();
     let mut stores = Stores {
         sender,
         found: Vec::new(),
     };
     stmts.iter().for_each(|s| stores.visit_stmt(s));
+    if stores.found.is_empty() || stores.found.len() != uses_in(stmts, sender) {
+        return false;
+    }
     let plain = plain_structs(ast);
-    !stores.found.is_empty()
-        && stores.found.len() == mentions
-        && stores.found.iter().all(|(ty, field)| {
-            plain.contains(ty) && {
-                let mut uses = FieldUses {
-                    ty,
-                    field,
-                    in_drop: false,
-                    loops: 0,
-                    before_break: false,
-                    sends: 0,
-                    others: 0,
-                };
-                uses.visit_file(ast);
-                uses.sends > 0 && uses.others == 0
-            }
-        })
+    stores.found.iter().all(|(ty, field)| {
+        plain.contains(ty) && {
+            let mut uses = FieldUses {
+                ty,
+                field,
+                in_drop: false,
+                loops: 0,
+                before_break: false,
+                sends: 0,
+                others: 0,
+            };
+            uses.visit_file(ast);
+            uses.sends > 0 && uses.others == 0
+        }
+    })
 }
 
 /// `(struct, field)` of every `S { field: sender }` (or `S { sender }`).
@@ -80,7 +77,7 @@ fn plain_structs(ast: &syn::File) -> HashSet<String> {
         }
         fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
             if trait_name(i).as_deref() == Some("Clone") {
-                self.1.extend(self_type(i));
+                self.1.extend(impl_type_name(i));
             }
             visit::visit_item_impl(self, i);
         }
@@ -95,13 +92,6 @@ fn trait_name(i: &syn::ItemImpl) -> Option<String> {
         .as_ref()
         .and_then(|(_, p, _)| p.segments.last())
         .map(|s| s.ident.to_string())
-}
-
-fn self_type(i: &syn::ItemImpl) -> Option<String> {
-    match &*i.self_ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
 }
 
 /// Counts the uses of `.field` in the file that are not a send from
@@ -133,8 +123,8 @@ impl FieldUses<'_> {
 
 impl<'ast> Visit<'ast> for FieldUses<'_> {
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        let drop =
-            trait_name(i).as_deref() == Some("Drop") && self_type(i).as_deref() == Some(self.ty);
+        let drop = trait_name(i).as_deref() == Some("Drop")
+            && impl_type_name(i).as_deref() == Some(self.ty);
         let outer = std::mem::replace(&mut self.in_drop, drop);
         visit::visit_item_impl(self, i);
         self.in_drop = outer;
