@@ -2,6 +2,7 @@
 //! and merged: crate-wide rules confirm their candidates against it
 //! ("no `remove` anywhere in the crate", "a cycle through other files").
 
+use crate::owners::Owners;
 use crate::receivers::{self, Use};
 use crate::rules::raw_without_release;
 use crate::rules::rc_cycle::{self, Edge};
@@ -48,6 +49,8 @@ pub(crate) struct Facts {
     pub released: HashSet<&'static str>,
     /// Names of the modules the crate declares (`mod name`).
     pub modules: HashSet<String>,
+    /// Which structs live for one call only.
+    pub owners: Owners,
 }
 
 impl Facts {
@@ -69,6 +72,7 @@ impl Facts {
             type_defs,
             released,
             modules: modules(ast),
+            owners: Owners::of_file(ast),
             ..Facts::default()
         };
         receivers::walk(ast, &mut |root, usage| {
@@ -118,6 +122,7 @@ impl Facts {
         }
         self.released.extend(other.released);
         self.modules.extend(other.modules);
+        self.owners.merge(other.owners);
         for (name, nodes) in other.type_defs {
             self.type_defs.entry(name).or_default().extend(nodes);
         }

@@ -62,6 +62,7 @@ mod error;
 mod facts;
 mod finding;
 mod lint;
+mod owners;
 mod owning;
 mod receivers;
 mod report;

@@ -49,6 +49,36 @@ pub(crate) fn names(ty: &syn::Type) -> Vec<String> {
     out
 }
 
+/// Maps and sets, keyed by their first type argument.
+const KEYED: &[&str] = &[
+    "HashMap", "HashSet", "BTreeMap", "BTreeSet", "IndexMap", "IndexSet", "DashMap", "DashSet",
+];
+
+/// The key type of the first map or set in `ty`, by its last segment
+/// (`TypeId` of `RwLock<HashMap<std::any::TypeId, V>>`).
+pub(crate) fn key_type(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    p.path.segments.iter().find_map(|seg| {
+        let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+            return None;
+        };
+        let mut types = args.args.iter().filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        });
+        if KEYED.contains(&seg.ident.to_string().as_str()) {
+            return match types.next()? {
+                syn::Type::Path(k) => k.path.segments.last().map(|s| s.ident.to_string()),
+                syn::Type::Tuple(t) if t.elems.is_empty() => Some("()".into()),
+                _ => None,
+            };
+        }
+        types.find_map(key_type)
+    })
+}
+
 pub(crate) fn mentions(names: &[String], set: &[&str]) -> bool {
     names.iter().any(|n| set.contains(&n.as_str()))
 }

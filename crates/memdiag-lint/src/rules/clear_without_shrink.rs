@@ -8,6 +8,8 @@
 //! per buffer and file, at its first `clear()`. A wrapper's own
 //! `fn clear(&mut self)` is not a use: it passes `clear`'s contract (keep the
 //! capacity) on to its caller, who decides whether to keep the wrapper.
+//! A field whose every owner lives for one call only ([`crate::owners`])
+//! is not long-lived: its capacity goes with the owner.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::{Facts, RESET};
@@ -85,6 +87,7 @@ impl<'ast> Visit<'ast> for OwnClears {
 fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
     (facts.retaining.contains(name)
         && facts.called(name, BULK_FILLS)
-        && !facts.called(name, &["shrink_to_fit", "shrink_to", RESET]))
+        && !facts.called(name, &["shrink_to_fit", "shrink_to", RESET])
+        && !facts.owners.short_lived_field(name))
     .then(Vec::new)
 }

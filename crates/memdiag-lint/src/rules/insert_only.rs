@@ -5,7 +5,9 @@
 //! calls. The collection is matched by name across the crate: some
 //! insert-like method is called on it (through a field, static or guard of
 //! one) and no removing method, assignment or `mem::take` on that name
-//! anywhere.
+//! anywhere. Not reported: a map or set keyed by a `TypeId`, `bool`, `u8`,
+//! `i8` or `()` (its keys are few and fixed at build time), and a field
+//! whose every owner lives for one call only ([`crate::owners`]).
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::{Facts, RESET};
@@ -75,7 +77,7 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
         out.push(hit);
     };
     for s in statics(&file.ast) {
-        if types::mentions(&types::names(&s.ty), COLLECTIONS) {
+        if types::mentions(&types::names(&s.ty), COLLECTIONS) && !finite_keys(&s.ty) {
             flag(&s.ident, s.ident.span(), "static");
         }
     }
@@ -83,10 +85,23 @@ fn check(file: &SourceFile, out: &mut Vec<Hit>) {
     fields.visit_file(&file.ast);
     for f in fields.0 {
         let names = types::names(&f.ty);
-        if let Some(ident) = f.ident.as_ref().filter(|_| shared_collection(&names)) {
+        if let Some(ident) = f
+            .ident
+            .as_ref()
+            .filter(|_| shared_collection(&names) && !finite_keys(&f.ty))
+        {
             flag(ident, field_span(f), "field");
         }
     }
+}
+
+/// Keys that can take only a few values, fixed when the program is built:
+/// one entry per type (a `TypeId`), or per value of a small primitive.
+const FINITE_KEYS: &[&str] = &["TypeId", "bool", "u8", "i8", "()"];
+
+/// A map or set with [`FINITE_KEYS`]: it stops growing once every key is in.
+fn finite_keys(ty: &syn::Type) -> bool {
+    types::key_type(ty).is_some_and(|k| FINITE_KEYS.contains(&k.as_str()))
 }
 
 /// A collection behind a lock or cell, or a concurrent collection.
@@ -101,7 +116,10 @@ fn shared_collection(names: &[String]) -> bool {
 }
 
 fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
-    (facts.held_called(name, INSERTS) && !facts.called(name, REMOVES)).then(Vec::new)
+    (facts.held_called(name, INSERTS)
+        && !facts.called(name, REMOVES)
+        && !facts.owners.short_lived_field(name))
+    .then(Vec::new)
 }
 
 struct Fields<'ast>(Vec<&'ast syn::Field>);
