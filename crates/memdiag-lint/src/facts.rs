@@ -55,8 +55,8 @@ pub(crate) struct Facts {
 
 impl Facts {
     pub fn of_file(file: &SourceFile) -> Facts {
-        let (path, ast) = (file.path, &file.ast);
-        let edges = rc_cycle::edges(path, ast);
+        let ast = &file.ast;
+        let edges = rc_cycle::edges(file);
         let mut type_defs: HashMap<String, Vec<String>> = HashMap::new();
         for node in edges.keys() {
             if let Some((_, name)) = node.rsplit_once('#') {

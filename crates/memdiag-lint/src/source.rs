@@ -47,6 +47,13 @@ impl<'a> SourceFile<'a> {
         }
     }
 
+    /// The first segment of the path `name` is imported from, unless that
+    /// is `crate`, `self` or `super` (`std` for `use std::task::Waker`).
+    pub fn import_root(&self, name: &str) -> Option<&str> {
+        let root = self.imports.get(name)?.first()?.as_str();
+        (!matches!(root, "crate" | "self" | "super")).then_some(root)
+    }
+
     pub fn hit(&self, rule: &'static RuleInfo, span: Span, message: String) -> Hit {
         Hit {
             finding: self.finding(rule, span, message),

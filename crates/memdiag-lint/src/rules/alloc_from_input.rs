@@ -8,8 +8,8 @@
 //! (`len`, `size`, `count`, `length`, `*_len`..) of fns named
 //! `read*`/`decode*`/`parse*`/`deserialize*`/`from_bytes*` (not `max_*`,
 //! `min_*`, `limit*`: those are bounds). Values computed from those are input
-//! too. Reads of 8- or 16-bit integers are not: they cannot ask for more than
-//! 64 Ki elements. Nor is a call on literals only (`JsValue::from_str("length")`,
+//! too. Reads of 8- or 16-bit integers are not, nor bit reads of at most 16
+//! bits (`read_bits(8)`): they cannot ask for more than 64 Ki elements. Nor is a call on literals only (`JsValue::from_str("length")`,
 //! `"8".parse()`): that is a constant. Nor is the `len()` of a collection
 //! already decoded (`let v: Vec<_> = decode(..)?; v.len() * 2`): it is in
 //! memory, so the allocation is in proportion to what the input really holds.
@@ -283,10 +283,14 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
         {
             return;
         }
+        // `Buf::get_u32_le`, not `get_inplace_scratch_len`.
         let is_get_int = name
             .strip_prefix("get_")
-            .is_some_and(|r| r.starts_with('u') || r.starts_with('i'));
-        let read = name.starts_with("read_") && name != "read_to_end" && name != "read_to_string";
+            .is_some_and(|r| r.split('_').next().is_some_and(int_type));
+        let read = name.starts_with("read_")
+            && name != "read_to_end"
+            && name != "read_to_string"
+            && !few_bits(&name, &m.args);
         let wide = !name.split('_').nth(1).is_some_and(narrow_int);
         if (read || is_get_int) && wide || name == "parse" || decoding(&name) {
             self.found = true;
@@ -322,6 +326,31 @@ impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
 /// `read_u8()`, `get_u16_le()`, `u16::from_be_bytes(..)` are not flagged.
 fn narrow_int(ty: &str) -> bool {
     matches!(ty, "u8" | "i8" | "u16" | "i16")
+}
+
+fn int_type(ty: &str) -> bool {
+    matches!(
+        ty,
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+    )
+}
+
+/// A bit reader's `read_bits(8)`: a literal count of at most 16 bits reads
+/// at most 64 Ki, like a 16-bit integer.
+fn few_bits(name: &str, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> bool {
+    name.starts_with("read_bits")
+        && matches!(args.first(), Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }))
+            if n.base10_parse::<u32>().is_ok_and(|n| n <= 16))
 }
 
 /// Calls whose result is capped by their other argument or by a constant.

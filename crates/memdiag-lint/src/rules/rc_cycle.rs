@@ -8,7 +8,8 @@
 //! holds no `T` while it waits, and sending consumes it.
 //!
 //! Types are matched by name: a plain name means the type of that name in
-//! the same file if there is one, else the crate's only type of that name; a
+//! the same file if there is one, else the crate's only type of that name
+//! (unless the file imports it, `use std::task::Waker`: then it is that path); a
 //! qualified path (`sched::Handle`) means the only one outside this file,
 //! when its first segment is `crate`/`self`/`super` or a module the crate
 //! declares (`proto::Incoming` of a dependency renamed `proto` is not the
@@ -58,22 +59,35 @@ pub(crate) fn node(path: &Path, name: &str) -> String {
 }
 
 /// Node -> edges of its fields, for every struct and enum in the file.
-pub(crate) fn edges(path: &Path, ast: &syn::File) -> HashMap<String, Vec<Edge>> {
+pub(crate) fn edges(file: &SourceFile) -> HashMap<String, Vec<Edge>> {
     let mut graph: HashMap<String, Vec<Edge>> = HashMap::new();
-    for (name, fields) in types_with_fields(ast) {
-        let entry = graph.entry(node(path, &name)).or_default();
+    for (name, fields) in types_with_fields(&file.ast) {
+        let entry = graph.entry(node(file.path, &name)).or_default();
         for f in fields {
-            type_edges(&f.ty, Flags::default(), entry);
+            entry.extend(field_edges(file, &f.ty));
         }
     }
     graph
 }
 
+/// The edges of a field's type. A plain name the file imports from elsewhere
+/// (`use std::task::Waker`) is that path, not the crate's type of that name.
+fn field_edges(file: &SourceFile, ty: &syn::Type) -> Vec<Edge> {
+    let mut edges = Vec::new();
+    type_edges(ty, Flags::default(), &mut edges);
+    for e in edges.iter_mut().filter(|e| !e.qualified) {
+        if let Some(root) = file.import_root(&e.to) {
+            e.qualified = true;
+            e.root = Some(root.to_string());
+        }
+    }
+    edges
+}
+
 fn check(file: &SourceFile, out: &mut Vec<Hit>) {
     for (name, fields) in types_with_fields(&file.ast) {
         for field in fields {
-            let mut edges = Vec::new();
-            type_edges(&field.ty, Flags::default(), &mut edges);
+            let edges = field_edges(file, &field.ty);
             for e in edges.iter().filter(|e| e.rc && !e.weak) {
                 let msg = format!(
                     "`{name}` holds a strong reference to `{}` that can lead back to `{name}`",

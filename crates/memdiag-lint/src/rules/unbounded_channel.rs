@@ -30,8 +30,9 @@
 //!
 //! Nor is a channel with one end dropped at once (`let (tx, _)`, `let (_,
 //! rx)`), nor a reply channel whose receiver is used once, to receive in the
-//! block's last expression (also an `if let`/`match` on the receive whose
-//! branches do not loop): the first message ends the block and the channel.
+//! block's last statement (also an `if let`/`match` on the receive whose
+//! branches do not loop), or in the one before a tail like `Ok(())`: the
+//! first message ends the block and the channel.
 //!
 //! Nor is a channel whose sender is only moved into a field of a struct
 //! of the file that is not `Clone`, when every use of that field in the file
@@ -255,17 +256,48 @@ fn discarded_end(pat: &syn::Pat) -> bool {
 }
 
 /// Is the receiver `rx`, bound by statement `i` of `b`, used only once after
-/// it, to receive one message in the block's last expression (its tail or a
-/// `return`)? The first message then ends the channel: the block returns
-/// and drops the receiver, and with it whatever else was queued.
+/// it, to receive one message at the block's end: in its last statement
+/// (the tail, a `return`, an expression statement or a `let`), or in the
+/// statement before a tail that only builds the result (`Ok(())`)? The first
+/// message then ends the channel: the block returns and drops the receiver,
+/// and with it whatever else was queued.
 fn received_once_at_end(b: &syn::Block, i: usize, rx: &str) -> bool {
-    let uses = uses_in(&b.stmts[i + 1..], rx);
-    let last = match b.stmts.last() {
-        Some(syn::Stmt::Expr(Expr::Return(r), _)) => r.expr.as_deref(),
-        Some(syn::Stmt::Expr(e, None)) => Some(e),
-        _ => None,
-    };
-    uses == 1 && b.stmts.len() > i + 1 && last.is_some_and(|e| receives_last(e, rx))
+    let rest = &b.stmts[i + 1..];
+    if uses_in(rest, rx) != 1 {
+        return false;
+    }
+    match rest {
+        [.., before, syn::Stmt::Expr(tail, None)] if result_only(tail) => receiving(before, rx),
+        [.., last] => receiving(last, rx),
+        [] => false,
+    }
+}
+
+fn receiving(s: &syn::Stmt, rx: &str) -> bool {
+    match s {
+        syn::Stmt::Expr(Expr::Return(r), _) => {
+            r.expr.as_deref().is_some_and(|e| receives_last(e, rx))
+        }
+        syn::Stmt::Expr(e, _) => receives_last(e, rx),
+        syn::Stmt::Local(l) => l.init.as_ref().is_some_and(|init| receives(&init.expr, rx)),
+        _ => false,
+    }
+}
+
+/// Literals, paths, tuples and variant or struct constructors (`Ok(())`,
+/// `Some(x)`): an expression that returns at once.
+fn result_only(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) | Expr::Path(_) => true,
+        Expr::Tuple(t) => t.elems.iter().all(result_only),
+        Expr::Paren(p) => result_only(&p.expr),
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if p.path.segments.last()
+                .is_some_and(|s| s.ident.to_string().starts_with(char::is_uppercase)))
+                && c.args.iter().all(result_only)
+        }
+        _ => false,
+    }
 }
 
 /// `rx.recv()`, or an `if let`/`match` on it whose branches do not loop:
