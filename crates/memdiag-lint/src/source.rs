@@ -15,6 +15,8 @@ pub(crate) struct SourceFile<'a> {
     pub ast: syn::File,
     /// Imported name -> full path segments (`forget` -> `std::mem::forget`).
     imports: HashMap<String, Vec<String>>,
+    /// The file has a glob import (`use super::*`): any name may be the crate's.
+    globs: bool,
 }
 
 impl<'a> SourceFile<'a> {
@@ -27,6 +29,7 @@ impl<'a> SourceFile<'a> {
             text,
             ast,
             imports: imports.map,
+            globs: imports.globs,
         })
     }
 
@@ -45,6 +48,13 @@ impl<'a> SourceFile<'a> {
             syn::Expr::Path(p) => Some(self.resolve(&p.path)),
             _ => None,
         }
+    }
+
+    /// Can the plain name `name` refer to a type defined in another file
+    /// of the crate? Only through a `use` of it or a glob import: a name
+    /// the file neither imports nor defines is the prelude's (`String`).
+    pub fn may_import(&self, name: &str) -> bool {
+        self.globs || self.imports.contains_key(name)
     }
 
     /// The first segment of the path `name` is imported from, unless that
@@ -124,6 +134,7 @@ pub(crate) fn ends_with(segs: &[String], tail: &[&str]) -> bool {
 #[derive(Default)]
 struct Imports {
     map: HashMap<String, Vec<String>>,
+    globs: bool,
 }
 
 impl Imports {
@@ -137,7 +148,7 @@ impl Imports {
             syn::UseTree::Name(n) => self.add(prefix, n.ident.to_string(), &n.ident),
             syn::UseTree::Rename(r) => self.add(prefix, r.rename.to_string(), &r.ident),
             syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.tree(prefix, t)),
-            syn::UseTree::Glob(_) => {}
+            syn::UseTree::Glob(_) => self.globs = true,
         }
     }
 

@@ -89,5 +89,5 @@ fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
         && facts.called(name, BULK_FILLS)
         && !facts.called(name, &["shrink_to_fit", "shrink_to", RESET])
         && !facts.owners.short_lived_field(name))
-    .then(Vec::new)
+    .then(|| vec![name.to_string()])
 }

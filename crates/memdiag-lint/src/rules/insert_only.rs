@@ -119,7 +119,7 @@ fn confirm(name: &str, facts: &Facts) -> Option<Vec<String>> {
     (facts.held_called(name, INSERTS)
         && !facts.called(name, REMOVES)
         && !facts.owners.short_lived_field(name))
-    .then(Vec::new)
+    .then(|| vec![name.to_string()])
 }
 
 struct Fields<'ast>(Vec<&'ast syn::Field>);

@@ -15,7 +15,13 @@
 //! loop or closure (`PREV = Box::into_raw(..)`, `PTR.store(Arc::into_raw(..),
 //! ..)`): a global stays reachable for the life of the program, like
 //! `Box::leak` into a `static`. In a loop, each store drops the last pointer,
-//! which is still flagged.
+//! which is still flagged. Nor is a pointer handed straight to a fn as an
+//! argument (`connect_raw(obj, sig, Box::into_raw(f))`,
+//! `Self::from_raw(Arc::into_raw(a))`): the callee takes ownership, and
+//! frees it where the lint cannot see (GObject's destroy notify, a C
+//! library). A pointer the crate keeps (a local, a field, `Some(..)`,
+//! `NonNull::new(..)`, a method's argument such as `vec.push(..)`) is still
+//! the crate's to release.
 
 use super::{Hit, Rule, RuleInfo};
 use crate::facts::Facts;
@@ -90,7 +96,8 @@ struct Calls<'a, 'f> {
     released: HashSet<&'static str>,
     /// Statics of the file, by name.
     statics: HashSet<String>,
-    /// `into_raw` calls stored straight into a static, outside loops.
+    /// `into_raw` calls stored straight into a static outside loops, or
+    /// handed to a fn as an argument.
     kept: HashSet<*const syn::ExprCall>,
     /// Loops and closures around the current expression.
     depth: u32,
@@ -114,6 +121,32 @@ impl Calls<'_, '_> {
         }
     }
 
+    /// Marks a call in `args` handed to the fn `callee` (not a constructor
+    /// like `Some`, `NonNull::new`, `From::from`, which keeps it in the crate).
+    fn hand_off(
+        &mut self,
+        callee: &[String],
+        args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+    ) {
+        let Some(f) = callee.last() else { return };
+        let constructor = f.starts_with(char::is_uppercase)
+            || matches!(f.as_str(), "new" | "new_unchecked" | "from");
+        if constructor {
+            return;
+        }
+        for arg in args {
+            let mut e = arg;
+            while let syn::Expr::Cast(syn::ExprCast { expr, .. })
+            | syn::Expr::Paren(syn::ExprParen { expr, .. }) = e
+            {
+                e = expr;
+            }
+            if let syn::Expr::Call(c) = e {
+                self.kept.insert(c as *const syn::ExprCall);
+            }
+        }
+    }
+
     fn repeated(&mut self, body: impl FnOnce(&mut Self)) {
         self.depth += 1;
         body(self);
@@ -123,6 +156,9 @@ impl Calls<'_, '_> {
 
 impl<'ast> Visit<'ast> for Calls<'_, '_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Some(path) = self.file.callee(c) {
+            self.hand_off(&path, &c.args);
+        }
         if let Some(path) = self.file.callee(c).filter(|p| p.len() >= 2) {
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();

@@ -8,8 +8,10 @@
 //! holds no `T` while it waits, and sending consumes it.
 //!
 //! Types are matched by name: a plain name means the type of that name in
-//! the same file if there is one, else the crate's only type of that name
-//! (unless the file imports it, `use std::task::Waker`: then it is that path); a
+//! the same file if there is one, else the crate's only type of that name,
+//! if the file imports it from the crate or has a glob import (a name it
+//! neither defines nor imports is the prelude's: `String`; one it imports
+//! from elsewhere, `use std::task::Waker`, is that path); a
 //! qualified path (`sched::Handle`) means the only one outside this file,
 //! when its first segment is `crate`/`self`/`super` or a module the crate
 //! declares (`proto::Incoming` of a dependency renamed `proto` is not the
@@ -61,10 +63,12 @@ pub(crate) fn node(path: &Path, name: &str) -> String {
 /// Node -> edges of its fields, for every struct and enum in the file.
 pub(crate) fn edges(file: &SourceFile) -> HashMap<String, Vec<Edge>> {
     let mut graph: HashMap<String, Vec<Edge>> = HashMap::new();
-    for (name, fields) in types_with_fields(&file.ast) {
+    let types = types_with_fields(&file.ast);
+    let defined = types.iter().map(|(name, _)| name.clone()).collect();
+    for (name, fields) in types {
         let entry = graph.entry(node(file.path, &name)).or_default();
         for f in fields {
-            entry.extend(field_edges(file, &f.ty));
+            entry.extend(field_edges(file, &f.ty, &defined));
         }
     }
     graph
@@ -72,9 +76,12 @@ pub(crate) fn edges(file: &SourceFile) -> HashMap<String, Vec<Edge>> {
 
 /// The edges of a field's type. A plain name the file imports from elsewhere
 /// (`use std::task::Waker`) is that path, not the crate's type of that name.
-fn field_edges(file: &SourceFile, ty: &syn::Type) -> Vec<Edge> {
+/// A plain name the file neither defines nor imports (and no glob import
+/// could bring in) is the prelude's or a generic parameter: no edge.
+fn field_edges(file: &SourceFile, ty: &syn::Type, defined: &HashSet<String>) -> Vec<Edge> {
     let mut edges = Vec::new();
     type_edges(ty, Flags::default(), &mut edges);
+    edges.retain(|e| e.qualified || defined.contains(&e.to) || file.may_import(&e.to));
     for e in edges.iter_mut().filter(|e| !e.qualified) {
         if let Some(root) = file.import_root(&e.to) {
             e.qualified = true;
@@ -85,9 +92,11 @@ fn field_edges(file: &SourceFile, ty: &syn::Type) -> Vec<Edge> {
 }
 
 fn check(file: &SourceFile, out: &mut Vec<Hit>) {
-    for (name, fields) in types_with_fields(&file.ast) {
+    let types = types_with_fields(&file.ast);
+    let defined: HashSet<String> = types.iter().map(|(name, _)| name.clone()).collect();
+    for (name, fields) in types {
         for field in fields {
-            let edges = field_edges(file, &field.ty);
+            let edges = field_edges(file, &field.ty, &defined);
             for e in edges.iter().filter(|e| e.rc && !e.weak) {
                 let msg = format!(
                     "`{name}` holds a strong reference to `{}` that can lead back to `{name}`",

@@ -37,7 +37,9 @@
 //! Nor is a channel whose sender is only moved into a field of a struct
 //! of the file that is not `Clone`, when every use of that field in the file
 //! is a send from the struct's `Drop`, outside loops or right before a
-//! `break` (see `drop_sends`): one value drops once.
+//! `break` (see `drop_sends`): one value drops once. Nor one parked in a
+//! private `Option` field (`self.f = Some(tx)`) that every use in the file
+//! takes out to drop it or to send once (see `taken_once`).
 //!
 //! Nor is a request–reply channel, whose queue holds at most one message per
 //! waiting caller: every send on it carries a reply sender made just before
@@ -57,6 +59,7 @@
 mod drop_sends;
 mod request_reply;
 mod sender_uses;
+mod taken_once;
 
 use super::{Hit, Rule, RuleInfo};
 use crate::source::{call_span, SourceFile};
@@ -159,6 +162,7 @@ impl<'ast> Visit<'ast> for Calls<'_, '_, 'ast> {
                 }
             } else if self.request_reply(&sender)
                 || drop_sends::sends_only_on_drop(self.ast, &b.stmts[i + 1..], &sender)
+                || taken_once::taken_once(self.ast, &b.stmts[i + 1..], &sender)
             {
                 self.once.push(c);
             }
