@@ -9,8 +9,11 @@
 //! `read*`/`decode*`/`parse*`/`deserialize*`/`from_bytes*` (not `max_*`,
 //! `min_*`, `limit*`: those are bounds). Values computed from those are input
 //! too. Reads of 8- or 16-bit integers are not, nor bit reads of at most 16
-//! bits (`read_bits(8)`): they cannot ask for more than 64 Ki elements. Nor is a call on literals only (`JsValue::from_str("length")`,
-//! `"8".parse()`): that is a constant. Nor is the `len()` of a collection
+//! bits (`read_bits(8)`): they cannot ask for more than 64 Ki elements. Nor
+//! is a call on literals only (`JsValue::from_str("length")`, `"8".parse()`),
+//! nor a chain that starts at text fixed at build time
+//! (`option_env!("N").and_then(|s| s.parse().ok())`, `include_str!(..)`):
+//! those are constants. Nor is the `len()` of a collection
 //! already decoded (`let v: Vec<_> = decode(..)?; v.len() * 2`): it is in
 //! memory, so the allocation is in proportion to what the input really holds.
 //! A value compared with `<`/`>` anywhere in the fn (also inside macros like
@@ -274,7 +277,10 @@ struct Taint<'a, 'b, 'f> {
 impl<'ast> Visit<'ast> for Taint<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let name = m.method.to_string();
-        if matches!(name.as_str(), "min" | "clamp") || constant(&m.receiver, &m.args) {
+        if matches!(name.as_str(), "min" | "clamp")
+            || constant(&m.receiver, &m.args)
+            || build_time(chain_root(&m.receiver))
+        {
             return;
         }
         if name == "len"
@@ -366,7 +372,29 @@ fn constant(receiver: &Expr, args: &syn::punctuated::Punctuated<Expr, syn::Token
 }
 
 fn literal(e: &Expr) -> bool {
-    matches!(e, Expr::Lit(_))
+    matches!(e, Expr::Lit(_)) || build_time(e)
+}
+
+/// `env!(..)`, `option_env!(..)`, `include_str!(..)`, ..: text fixed when the
+/// crate is compiled, not input.
+fn build_time(e: &Expr) -> bool {
+    matches!(e, Expr::Macro(m) if m.mac.path.segments.last().is_some_and(|s| matches!(
+        s.ident.to_string().as_str(),
+        "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify"
+    )))
+}
+
+/// The value a chain of method calls, fields and `?` starts from
+/// (`option_env!("N")` of `option_env!("N").and_then(|s| s.parse().ok())`).
+fn chain_root(e: &Expr) -> &Expr {
+    match e {
+        Expr::MethodCall(m) => chain_root(&m.receiver),
+        Expr::Field(f) => chain_root(&f.base),
+        Expr::Try(t) => chain_root(&t.expr),
+        Expr::Paren(p) => chain_root(&p.expr),
+        Expr::Reference(r) => chain_root(&r.expr),
+        e => e,
+    }
 }
 
 fn collection_type(ty: &syn::Type) -> bool {
