@@ -19,6 +19,7 @@
 //! the lint; every doubt counts as kept.
 
 use crate::statics::statics;
+use crate::types::{owned_names, SHARED_MUTABLE};
 use proc_macro2::TokenTree;
 use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
@@ -97,54 +98,15 @@ impl Owners {
     }
 }
 
-/// Type names `ty` holds by value: not behind a reference, pointer or
-/// `PhantomData`. `Self` is left as is.
-fn owned_names(ty: &syn::Type) -> Vec<String> {
-    fn collect(ty: &syn::Type, out: &mut Vec<String>) {
-        match ty {
-            syn::Type::Path(p) => {
-                for seg in &p.path.segments {
-                    if seg.ident == "PhantomData" {
-                        return;
-                    }
-                    out.push(seg.ident.to_string());
-                    if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
-                        for arg in &args.args {
-                            if let syn::GenericArgument::Type(t) = arg {
-                                collect(t, out);
-                            }
-                        }
-                    }
-                }
-            }
-            syn::Type::Array(a) => collect(&a.elem, out),
-            syn::Type::Slice(s) => collect(&s.elem, out),
-            syn::Type::Paren(p) => collect(&p.elem, out),
-            syn::Type::Group(g) => collect(&g.elem, out),
-            syn::Type::Tuple(t) => t.elems.iter().for_each(|e| collect(e, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    collect(ty, &mut out);
-    out
-}
-
-/// Wrappers whose contents are shared or kept for later, wherever they appear.
+/// Wrappers whose contents are shared or kept for later, wherever they
+/// appear, besides the shared mutable ones ([`SHARED_MUTABLE`]).
 const KEEPERS: &[&str] = &[
     "Arc",
     "Rc",
     "Weak",
-    "Mutex",
-    "RwLock",
-    "RefCell",
-    "Cell",
-    "OnceCell",
-    "OnceLock",
     "Lazy",
     "LazyLock",
     "LazyCell",
-    "ArcSwap",
     "ThreadLocal",
 ];
 
@@ -424,7 +386,8 @@ impl<'ast> Visit<'ast> for Sites<'_> {
 
     fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
         if let Some(last) = p.path.segments.last() {
-            if KEEPERS.contains(&last.ident.to_string().as_str()) {
+            let name = last.ident.to_string();
+            if KEEPERS.contains(&name.as_str()) || SHARED_MUTABLE.contains(&name.as_str()) {
                 if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
                     for arg in &args.args {
                         if let syn::GenericArgument::Type(t) = arg {

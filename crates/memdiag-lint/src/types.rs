@@ -45,7 +45,15 @@ pub(crate) const SHARED_MUTABLE: &[&str] = &[
 /// Every path-segment name mentioned in `ty`, outermost first.
 pub(crate) fn names(ty: &syn::Type) -> Vec<String> {
     let mut out = Vec::new();
-    collect(ty, &mut out);
+    collect(ty, true, &mut out);
+    out
+}
+
+/// The names `ty` holds by value: not behind a reference, pointer or
+/// `PhantomData`.
+pub(crate) fn owned_names(ty: &syn::Type) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(ty, false, &mut out);
     out
 }
 
@@ -83,26 +91,30 @@ pub(crate) fn mentions(names: &[String], set: &[&str]) -> bool {
     names.iter().any(|n| set.contains(&n.as_str()))
 }
 
-fn collect(ty: &syn::Type, out: &mut Vec<String>) {
+/// `borrowed`: also the names behind references and `PhantomData`.
+fn collect(ty: &syn::Type, borrowed: bool, out: &mut Vec<String>) {
     match ty {
         syn::Type::Path(p) => {
             for seg in &p.path.segments {
+                if !borrowed && seg.ident == "PhantomData" {
+                    return;
+                }
                 out.push(seg.ident.to_string());
                 if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
                     for arg in &args.args {
                         if let syn::GenericArgument::Type(t) = arg {
-                            collect(t, out);
+                            collect(t, borrowed, out);
                         }
                     }
                 }
             }
         }
-        syn::Type::Array(a) => collect(&a.elem, out),
-        syn::Type::Slice(s) => collect(&s.elem, out),
-        syn::Type::Paren(p) => collect(&p.elem, out),
-        syn::Type::Group(g) => collect(&g.elem, out),
-        syn::Type::Tuple(t) => t.elems.iter().for_each(|e| collect(e, out)),
-        syn::Type::Reference(r) => collect(&r.elem, out),
+        syn::Type::Array(a) => collect(&a.elem, borrowed, out),
+        syn::Type::Slice(s) => collect(&s.elem, borrowed, out),
+        syn::Type::Paren(p) => collect(&p.elem, borrowed, out),
+        syn::Type::Group(g) => collect(&g.elem, borrowed, out),
+        syn::Type::Tuple(t) => t.elems.iter().for_each(|e| collect(e, borrowed, out)),
+        syn::Type::Reference(r) if borrowed => collect(&r.elem, borrowed, out),
         _ => {}
     }
 }
