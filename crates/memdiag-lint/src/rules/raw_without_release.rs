@@ -122,7 +122,8 @@ impl Calls<'_, '_> {
     }
 
     /// Marks a call in `args` handed to the fn `callee` (not a constructor
-    /// like `Some`, `NonNull::new`, `From::from`, which keeps it in the crate).
+    /// like `Some`, `NonNull::new`, `From::from`, which keeps it in the crate,
+    /// nor a std fn that moves the pointer but not what it owns).
     fn hand_off(
         &mut self,
         callee: &[String],
@@ -131,7 +132,22 @@ impl Calls<'_, '_> {
         let Some(f) = callee.last() else { return };
         let constructor = f.starts_with(char::is_uppercase)
             || matches!(f.as_str(), "new" | "new_unchecked" | "from");
-        if constructor {
+        // Std fns that take a pointer without taking what it owns: it stays
+        // the crate's (`ptr::write(slot, p)`) or is lost (`drop(p)`).
+        let not_owning = matches!(
+            f.as_str(),
+            "drop"
+                | "forget"
+                | "write"
+                | "write_volatile"
+                | "write_unaligned"
+                | "replace"
+                | "swap"
+                | "identity"
+                | "black_box"
+                | "transmute"
+        );
+        if constructor || not_owning {
             return;
         }
         for arg in args {
