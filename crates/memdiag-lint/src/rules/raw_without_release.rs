@@ -172,10 +172,11 @@ impl Calls<'_, '_> {
 
 impl<'ast> Visit<'ast> for Calls<'_, '_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let Some(path) = self.file.callee(c) {
-            self.hand_off(&path, &c.args);
+        let callee = self.file.callee(c);
+        if let Some(path) = &callee {
+            self.hand_off(path, &c.args);
         }
-        if let Some(path) = self.file.callee(c).filter(|p| p.len() >= 2) {
+        if let Some(path) = callee.filter(|p| p.len() >= 2) {
             let (ty, f) = (path[path.len() - 2].as_str(), path[path.len() - 1].as_str());
             let owner = RAW_OWNERS.iter().find(|o| **o == ty).copied();
             match (owner, ty, f) {
