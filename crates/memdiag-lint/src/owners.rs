@@ -18,9 +18,9 @@
 //! Names are matched across the crate by their last segment, as elsewhere in
 //! the lint; every doubt counts as kept.
 
+use crate::source::for_each_ident;
 use crate::statics::statics;
 use crate::types::{owned_names, SHARED_MUTABLE};
-use proc_macro2::TokenTree;
 use std::collections::{HashMap, HashSet};
 use syn::visit::{self, Visit};
 use syn::Expr;
@@ -521,7 +521,7 @@ impl<'ast> Visit<'ast> for Sites<'_> {
             .is_some_and(|s| BORROWING_MACROS.contains(&s.ident.to_string().as_str()));
         if !self.locals.is_empty() {
             let mut named = Vec::new();
-            idents(m.tokens.clone(), &mut |i| {
+            for_each_ident(m.tokens.clone(), &mut |i| {
                 if self.locals.contains_key(&i.to_string()) {
                     named.push(i.to_string());
                 }
@@ -560,16 +560,6 @@ fn single_ident(e: &Expr) -> Option<String> {
     match e {
         Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
         _ => None,
-    }
-}
-
-fn idents(tokens: proc_macro2::TokenStream, f: &mut dyn FnMut(&proc_macro2::Ident)) {
-    for t in tokens {
-        match t {
-            TokenTree::Ident(i) => f(&i),
-            TokenTree::Group(g) => idents(g.stream(), f),
-            _ => {}
-        }
     }
 }
 
@@ -655,7 +645,7 @@ fn loops_over_self(block: &syn::Block) -> bool {
             visit::visit_expr(self, e);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            idents(m.tokens.clone(), &mut |i| self.0 |= i == "self");
+            for_each_ident(m.tokens.clone(), &mut |i| self.0 |= i == "self");
         }
     }
     let mut v = V(false);

@@ -123,6 +123,20 @@ pub(crate) fn impl_type_name(i: &syn::ItemImpl) -> Option<String> {
     }
 }
 
+/// Calls `f` on every identifier in `tokens`, groups included.
+pub(crate) fn for_each_ident(
+    tokens: proc_macro2::TokenStream,
+    f: &mut dyn FnMut(&proc_macro2::Ident),
+) {
+    for t in tokens {
+        match t {
+            proc_macro2::TokenTree::Ident(i) => f(&i),
+            proc_macro2::TokenTree::Group(g) => for_each_ident(g.stream(), f),
+            _ => {}
+        }
+    }
+}
+
 pub(crate) fn ends_with(segs: &[String], tail: &[&str]) -> bool {
     segs.len() >= tail.len()
         && segs[segs.len() - tail.len()..]

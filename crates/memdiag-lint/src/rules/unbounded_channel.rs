@@ -62,7 +62,7 @@ mod sender_uses;
 mod taken_once;
 
 use super::{Hit, Rule, RuleInfo};
-use crate::source::{call_span, SourceFile};
+use crate::source::{call_span, for_each_ident, SourceFile};
 use request_reply::Scan;
 use sender_uses::{bindings, Fns, Uses};
 use std::cell::OnceCell;
@@ -359,15 +359,9 @@ fn uses_in(stmts: &[syn::Stmt], name: &str) -> usize {
 }
 
 fn count_mentions(t: &proc_macro2::TokenTree, name: &str) -> usize {
-    match t {
-        proc_macro2::TokenTree::Ident(i) => usize::from(i == name),
-        proc_macro2::TokenTree::Group(g) => g
-            .stream()
-            .into_iter()
-            .map(|t| count_mentions(&t, name))
-            .sum(),
-        _ => 0,
-    }
+    let mut n = 0;
+    for_each_ident(t.clone().into(), &mut |i| n += usize::from(i == name));
+    n
 }
 
 fn mentions(t: &proc_macro2::TokenTree, name: &str) -> bool {

@@ -6,7 +6,7 @@
 //! A taken sender leaves the field, so each channel parked there carries at
 //! most one message.
 
-use super::{count_mentions, uses_in, SENDS};
+use super::{mentions, uses_in, SENDS};
 use syn::visit::{self, Visit};
 use syn::Expr;
 
@@ -81,7 +81,7 @@ impl<'ast> Visit<'ast> for Stores<'_> {
             .tokens
             .clone()
             .into_iter()
-            .any(|t| count_mentions(&t, self.sender) > 0);
+            .any(|t| mentions(&t, self.sender));
     }
 }
 
